@@ -1,0 +1,41 @@
+"""Physical layout of the event-store table: the one place its key and attribute names live.
+
+The Pulumi component, the DynamoDB store, the publisher's filter criteria and the moto fixtures all
+read these constants, so the table they build and the table the code expects cannot drift.
+
+Attribute names are short on purpose: DynamoDB bills reads and writes by item size, names included,
+and the command path must stay within one read unit at any history length (DESIGN section 7).
+"""
+
+PARTITION_KEY = "pk"          # aggregate id
+SORT_KEY = "v"                # version, 1, 2, 3 ... with no gaps
+PARTITION_KEY_TYPE = "S"
+SORT_KEY_TYPE = "N"
+
+# Item kind: lets the publisher's event source mapping filter on event inserts only.
+KIND = "k"
+KIND_EVENT = "event"
+
+AGGREGATE_TYPE = "t"
+EVENT_ID = "id"
+EVENT_TYPE = "e"
+SCHEMA_VERSION = "sv"
+OCCURRED_AT = "at"
+TENANT_ID = "tn"
+COMMAND_ID = "c"
+CORRELATION_ID = "co"
+CAUSATION_ID = "ca"
+ACTOR = "ac"
+DATA = "d"                    # compact JSON of the event body
+PAYLOAD_HASH = "h"            # hash of the command payload, for idempotency checks
+
+# A snapshot rides on the event item whose version it folds up to (no extra write, no extra read).
+SNAPSHOT_STATE = "ss"         # compact JSON of the state
+SNAPSHOT_SCHEMA = "sh"        # schema hash of the serialized state; unknown -> ignored
+SNAPSHOT_POINTER = "sp"       # S3 key when the state is too large for the item (spilled)
+
+# Archive bucket key prefixes.
+ARCHIVE_PREFIX = "archive/"
+SNAPSHOT_PREFIX = "snapshots/"
+
+MAX_TRANSACT_ITEMS = 100

@@ -1,0 +1,1 @@
+"""Thin Lambda entry points. Each module exposes `handler(event, context)`."""

@@ -1,0 +1,48 @@
+"""Environment contract between the Pulumi component that declares a function and the code that runs
+in it. The component sets exactly these variables; the handlers read them only through `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TENANT_ID = "TENANT_ID"
+EVENTS_TABLE = "EVENTS_TABLE"
+ACCOUNTS_TABLE = "ACCOUNTS_TABLE"
+LEDGER_TABLE = "LEDGER_TABLE"
+EVENT_STREAM = "EVENT_STREAM"          # Kinesis stream name
+ARCHIVE_BUCKET = "ARCHIVE_BUCKET"      # snapshot spill + event archive
+GRAPHQL_URL = "GRAPHQL_URL"            # projector -> publishAccountUpdate (SigV4)
+SNAPSHOT_INTERVAL = "SNAPSHOT_INTERVAL"
+
+ALL = (TENANT_ID, EVENTS_TABLE, ACCOUNTS_TABLE, LEDGER_TABLE, EVENT_STREAM, ARCHIVE_BUCKET,
+       GRAPHQL_URL, SNAPSHOT_INTERVAL)
+
+DEFAULT_SNAPSHOT_INTERVAL = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    tenant_id: str
+    events_table: str
+    accounts_table: str = ""
+    ledger_table: str = ""
+    event_stream: str = ""
+    archive_bucket: str = ""
+    graphql_url: str = ""
+    snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            tenant_id=env[TENANT_ID],
+            events_table=env[EVENTS_TABLE],
+            accounts_table=env.get(ACCOUNTS_TABLE, ""),
+            ledger_table=env.get(LEDGER_TABLE, ""),
+            event_stream=env.get(EVENT_STREAM, ""),
+            archive_bucket=env.get(ARCHIVE_BUCKET, ""),
+            graphql_url=env.get(GRAPHQL_URL, ""),
+            snapshot_interval=int(env.get(SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_INTERVAL)),
+        )

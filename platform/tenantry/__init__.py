@@ -1,0 +1,1 @@
+"""Tenantry: Pulumi components, tenant configuration, the CLI and the local platform."""

@@ -1,0 +1,224 @@
+"""Load an aggregate (snapshot + tail), run a decision, append conditionally, retry on conflict.
+
+Round trips per single-aggregate command: one Query (newest events backward, stopping at the
+newest snapshot, which rides on an event item) and one conditional PutItem. Idempotency costs
+nothing extra: each event carries its command id and payload hash, and snapshots carry the most
+recent commands, so a retried command is recognised from the state that was loaded anyway.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic
+
+from .aggregate import AggregateSpec, Loaded, Outcome, RecentCommand, S
+from .envelope import CommandContext, EventEnvelope, new_event_id, utc_now_iso
+from .errors import (
+    CommandReplayConflictError,
+    ConcurrencyError,
+    CorruptEventError,
+    ExpectedVersionError,
+    RetriesExhaustedError,
+)
+from .events import DomainEvent
+from .store import AppendRequest, EventStore, Snapshot, StoredEvent
+
+Decide = Callable[[S], Sequence[DomainEvent]]
+DecideMany = Callable[[dict[str, S]], dict[str, Sequence[DomainEvent]]]
+
+
+class Repository(Generic[S]):
+    def __init__(
+        self,
+        store: EventStore,
+        spec: AggregateSpec[S],
+        *,
+        tenant_id: str,
+        snapshot_interval: int = 10,
+        recent_commands: int = 8,
+        max_attempts: int = 30,
+        clock: Callable[[], str] = utc_now_iso,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if snapshot_interval < 1:
+            raise ValueError("snapshot_interval must be >= 1")
+        self.store = store
+        self.spec = spec
+        self.tenant_id = tenant_id
+        self.snapshot_interval = snapshot_interval
+        self.recent_commands = recent_commands
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.sleep = sleep
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self, aggregate_id: str, *, before_version: int | None = None) -> Loaded[S]:
+        """Current state (or the state just below `before_version`) from the newest usable snapshot."""
+        tail: list[StoredEvent] = []                      # newest first
+        cursor, limit = before_version, self.snapshot_interval
+        while True:
+            page = self.store.read_backward(aggregate_id, before_version=cursor, limit=limit)
+            for stored in page:
+                base = self._from_snapshot(aggregate_id, stored.snapshot)
+                if base is not None:
+                    return self._fold(base, reversed(tail))
+                tail.append(stored)
+            if len(page) < limit or page[-1].envelope.version <= 1:
+                return self._fold(self._empty(aggregate_id), reversed(tail))
+            # No usable snapshot in the window (unknown schema, or none taken): read further back.
+            cursor, limit = page[-1].envelope.version, 100
+
+    def load_at(self, aggregate_id: str, *, version: int | None = None, at: str | None = None) -> Loaded[S] | None:
+        """Time travel: the state as of `version`, or as of the instant `at` (ISO-8601 UTC)."""
+        if version is not None:
+            loaded = self.load(aggregate_id, before_version=version + 1)
+            return loaded if loaded.version == version and version > 0 else None
+        if at is None:
+            loaded = self.load(aggregate_id)
+            return loaded if loaded.version > 0 else None
+        events = []
+        for stored in self.store.read(aggregate_id):
+            if stored.envelope.occurred_at > at:
+                break
+            events.append(stored)
+        loaded = self._fold(self._empty(aggregate_id), events)
+        return loaded if loaded.version > 0 else None
+
+    def _empty(self, aggregate_id: str) -> Loaded[S]:
+        return Loaded(aggregate_id, self.spec.initial(aggregate_id), 0, {})
+
+    def _from_snapshot(self, aggregate_id: str, snapshot: Snapshot | None) -> Loaded[S] | None:
+        if snapshot is None or snapshot.schema != self.spec.codec.schema:
+            return None
+        data = snapshot.state
+        recent = {c: RecentCommand(h, v, s) for c, h, v, s in data["r"]}
+        state = self.spec.codec.from_data(data["s"])
+        return Loaded(aggregate_id, state, snapshot.version, recent, data["c"], data["u"])
+
+    def _fold(self, base: Loaded[S], events: Iterable[StoredEvent]) -> Loaded[S]:
+        spec, state, version = self.spec, base.state, base.version
+        recent, created_at, updated_at = dict(base.recent), base.created_at, base.updated_at
+        for stored in events:
+            env = stored.envelope
+            if env.version != version + 1:
+                raise CorruptEventError(env.aggregate_id, env.version, f"expected version {version + 1}")
+            event = spec.registry.decode(env.aggregate_id, env.version, env.event_type, env.schema_version, env.data)
+            state = spec.evolve(state, event)
+            version = env.version
+            recent.pop(env.command_id, None)
+            recent[env.command_id] = RecentCommand(env.payload_hash, version, spec.summarize(state))
+            updated_at = env.occurred_at
+            created_at = created_at or env.occurred_at
+        return Loaded(base.aggregate_id, state, version, recent, created_at, updated_at)
+
+    # -- commands -------------------------------------------------------------------------------
+    def execute(
+        self,
+        aggregate_id: str,
+        *,
+        command_id: str,
+        payload_hash: str,
+        decide: Decide[S],
+        ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> Outcome[S]:
+        for attempt in range(self.max_attempts):
+            loaded = self.load(aggregate_id)
+            replayed = self._replayed(loaded, command_id, payload_hash)
+            if replayed is not None:
+                return replayed
+            if expected_version is not None and expected_version != loaded.version:
+                raise ExpectedVersionError(aggregate_id, expected_version, loaded.version)
+            request, after = self._prepare(loaded, decide(loaded.state), command_id, payload_hash, ctx)
+            try:
+                if request.events:
+                    self.store.append(request)
+            except ConcurrencyError:
+                self._backoff(attempt)
+                continue
+            return after
+        raise RetriesExhaustedError((aggregate_id,), self.max_attempts)
+
+    def execute_many(
+        self,
+        aggregate_ids: Sequence[str],
+        *,
+        command_id: str,
+        payload_hash: str,
+        decide: DecideMany[S],
+        ctx: CommandContext,
+    ) -> dict[str, Outcome[S]]:
+        """One command over several aggregates, appended atomically (e.g. a transfer)."""
+        for attempt in range(self.max_attempts):
+            loaded = {aid: self.load(aid) for aid in aggregate_ids}
+            replayed = {aid: self._replayed(one, command_id, payload_hash) for aid, one in loaded.items()}
+            if all(r is not None for r in replayed.values()):
+                return replayed  # type: ignore[return-value]
+            if any(r is not None for r in replayed.values()):
+                aid = next(a for a, r in replayed.items() if r is not None)
+                raise CommandReplayConflictError(aid, command_id)
+            decisions = decide({aid: one.state for aid, one in loaded.items()})
+            prepared = {
+                aid: self._prepare(loaded[aid], decisions.get(aid, ()), command_id, payload_hash, ctx)
+                for aid in aggregate_ids
+            }
+            try:
+                self.store.append_atomically([req for req, _ in prepared.values() if req.events])
+            except ConcurrencyError:
+                self._backoff(attempt)
+                continue
+            return {aid: after for aid, (_, after) in prepared.items()}
+        raise RetriesExhaustedError(tuple(aggregate_ids), self.max_attempts)
+
+    def _replayed(self, loaded: Loaded[S], command_id: str, payload_hash: str) -> Outcome[S] | None:
+        seen = loaded.recent.get(command_id)
+        if seen is None:
+            return None
+        if seen.payload_hash != payload_hash:
+            raise CommandReplayConflictError(loaded.aggregate_id, command_id)
+        return Outcome(loaded.aggregate_id, loaded.state, seen.version, seen.summary, replayed=True)
+
+    def _prepare(
+        self, loaded: Loaded[S], events: Sequence[DomainEvent], command_id: str, payload_hash: str, ctx: CommandContext
+    ) -> tuple[AppendRequest, Outcome[S]]:
+        spec, now = self.spec, self.clock()
+        correlation = ctx.correlation_id or command_id
+        causation = ctx.causation_id or command_id
+        state, version = loaded.state, loaded.version
+        envelopes: list[EventEnvelope] = []
+        for event in events:
+            state = spec.evolve(state, event)
+            version += 1
+            envelopes.append(EventEnvelope.model_construct(
+                aggregate_id=loaded.aggregate_id, aggregate_type=spec.aggregate_type, version=version,
+                event_id=new_event_id(), event_type=event.event_type, schema_version=event.schema_version,
+                occurred_at=now, tenant_id=self.tenant_id, command_id=command_id, correlation_id=correlation,
+                causation_id=causation, actor=ctx.actor, data=event.model_dump(mode="json"),
+                payload_hash=payload_hash,
+            ))
+        summary = spec.summarize(state)
+        snapshot = None
+        if envelopes and loaded.version // self.snapshot_interval != version // self.snapshot_interval:
+            snapshot = self._snapshot(loaded, state, version, command_id, payload_hash, summary, now)
+        request = AppendRequest(loaded.aggregate_id, loaded.version, envelopes, snapshot)
+        return request, Outcome(loaded.aggregate_id, state, version, summary, replayed=False)
+
+    def _snapshot(
+        self, loaded: Loaded[S], state: S, version: int, command_id: str, payload_hash: str, summary: Any, now: str
+    ) -> Snapshot:
+        merged = dict(loaded.recent)
+        merged.pop(command_id, None)
+        merged[command_id] = RecentCommand(payload_hash, version, summary)
+        kept = list(merged.items())[-self.recent_commands:]
+        data: dict[str, Any] = {
+            "s": self.spec.codec.to_data(state),
+            "r": [[c, r.payload_hash, r.version, r.summary] for c, r in kept],
+            "c": loaded.created_at or now,
+            "u": now,
+        }
+        return Snapshot(version, self.spec.codec.schema, data)
+
+    def _backoff(self, attempt: int) -> None:
+        self.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))

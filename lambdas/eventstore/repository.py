@@ -70,6 +70,10 @@ class Repository(Generic[S]):
             # No usable snapshot in the window (unknown schema, or none taken): read further back.
             cursor, limit = page[-1].envelope.version, 100
 
+    def replay(self, aggregate_id: str) -> Loaded[S]:
+        """Fold every stored event from version 1, trusting no snapshot (audits, convergence checks)."""
+        return self._fold(self._empty(aggregate_id), self.store.read(aggregate_id))
+
     def load_at(self, aggregate_id: str, *, version: int | None = None, at: str | None = None) -> Loaded[S] | None:
         """Time travel: the state as of `version`, or as of the instant `at` (ISO-8601 UTC)."""
         if version is not None:

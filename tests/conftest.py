@@ -1,0 +1,69 @@
+"""Fixtures shared by every test group. Tables are built from the same key constants the code and
+the Pulumi components use, so a fixture cannot drift from the real layout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `bench` and `tests` helpers import from the repo root
+    sys.path.insert(0, str(ROOT))
+
+from lambdas.eventstore import keys  # noqa: E402
+
+REGION = "eu-west-1"
+
+
+def create_events_table(client, name: str = "acme-events") -> str:
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": keys.PARTITION_KEY, "AttributeType": keys.PARTITION_KEY_TYPE},
+            {"AttributeName": keys.SORT_KEY, "AttributeType": keys.SORT_KEY_TYPE},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return name
+
+
+def count_items(client, table: str) -> int:
+    return sum(page["Count"] for page in client.get_paginator("scan").paginate(TableName=table, Select="COUNT"))
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def moto(aws_credentials):
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb(moto):
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def events_table(dynamodb) -> str:
+    return create_events_table(dynamodb)

@@ -1,0 +1,93 @@
+"""AppSync direct-Lambda data source for every command mutation and for `accountAt`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import AppSyncResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
+from lambdas.banking.errors import DomainError
+from lambdas.banking.service import BankingService
+from lambdas.eventstore.dynamodb import DynamoDBEventStore
+from lambdas.eventstore.envelope import CommandContext
+from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error
+from lambdas.handlers.settings import Settings
+
+logger = Logger(service="commands")
+tracer = Tracer(service="commands")
+metrics = Metrics(namespace="Tenantry", service="commands")
+app = AppSyncResolver()
+
+
+@lru_cache(maxsize=1)
+def service() -> BankingService:
+    """One store and service per container: created on the first command, reused after."""
+    settings = Settings.from_env()
+    store = DynamoDBEventStore(settings.events_table, tenant_id=settings.tenant_id)
+    return BankingService(store, settings.tenant_id, snapshot_interval=settings.snapshot_interval)
+
+
+def command_context() -> CommandContext:
+    identity = app.current_event.get("identity") or {}
+    actor = identity.get("userArn") or identity.get("username") or "api-key"
+    return CommandContext(actor=actor, correlation_id=app.current_event.request_headers.get("x-amzn-requestid"))
+
+
+@app.resolver(type_name="Mutation", field_name="openAccount")
+def open_account(input: dict) -> dict:  # noqa: A002 - the GraphQL argument is named `input`
+    return service().open_account(OpenAccount.model_validate(input), command_context()).to_graphql()
+
+
+@app.resolver(type_name="Mutation", field_name="deposit")
+def deposit(input: dict) -> dict:  # noqa: A002
+    return service().deposit(Deposit.model_validate(input), command_context()).to_graphql()
+
+
+@app.resolver(type_name="Mutation", field_name="withdraw")
+def withdraw(input: dict) -> dict:  # noqa: A002
+    return service().withdraw(Withdraw.model_validate(input), command_context()).to_graphql()
+
+
+@app.resolver(type_name="Mutation", field_name="transfer")
+def transfer(input: dict) -> dict:  # noqa: A002
+    return service().transfer(Transfer.model_validate(input), command_context()).to_graphql()
+
+
+@app.resolver(type_name="Mutation", field_name="closeAccount")
+def close_account(input: dict) -> dict:  # noqa: A002
+    return service().close_account(CloseAccount.model_validate(input), command_context()).to_graphql()
+
+
+@app.resolver(type_name="Query", field_name="accountAt")
+def account_at(id: str, version: int | None = None, at: str | None = None) -> dict | None:  # noqa: A002
+    view = service().account_at(id, version=version, at=at)
+    return None if view is None else view.to_graphql()
+
+
+@app.exception_handler(DomainError)
+def domain_error(exc: DomainError) -> dict:
+    logger.info("command rejected", extra={"error_type": exc.error_type})
+    metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=1)
+    return from_domain_error(exc)
+
+
+@app.exception_handler(ValidationError)
+def validation_error(exc: ValidationError) -> dict:
+    logger.info("command invalid", extra={"errors": exc.error_count()})
+    metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=1)
+    return from_validation_error(exc)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: Any) -> Any:
+    logger.append_keys(tenant_id=Settings.from_env().tenant_id, field=event.get("info", {}).get("fieldName"))
+    metrics.add_metric(name="Commands", unit=MetricUnit.Count, value=1)
+    return app.resolve(event, context)

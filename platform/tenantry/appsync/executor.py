@@ -1,0 +1,168 @@
+"""The local AppSync field executor: one resolver call, as AppSync performs it.
+
+request handler -> data source (DynamoDB on the emulator, the Lambda in-process, or NONE) ->
+response handler, with AppSync's error semantics (util.error, util.appendError, ctx.error,
+runtime.earlyReturn). Used by the tests and by the local platform's GraphQL server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tenantry.appsync import dynamodb_ops
+from tenantry.appsync.filters import filter_matches
+from tenantry.appsync.jsruntime import Evaluation, ResolverRuntime
+from tenantry.appsync.spec import ApiSpec, DataSourceKind, ResolverSpec
+
+__all__ = ["DataSourceBackends", "FieldCall", "FieldExecutor", "FieldOutcome", "ResolverError",
+           "filter_matches"]
+
+LAMBDA_UNHANDLED = "Lambda:Unhandled"
+
+
+@dataclass(frozen=True)
+class FieldCall:
+    type_name: str
+    field_name: str
+    arguments: dict
+    source: dict | None
+    identity: dict | None          # api key -> None; IAM -> {accountId, userArn, ...}
+    request_headers: dict
+    selection_set_list: list[str]
+    selection_set_graphql: str
+    variables: dict = field(default_factory=dict)
+    path: tuple = ()               # response path; defaults to (field_name,)
+    locations: tuple = ()          # [{line, column, sourceName}] of the field in the document
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    data: Any
+    errors: list[dict]
+
+
+class ResolverError(Exception):
+    """A subscription was refused (util.error / util.unauthorized in its resolver)."""
+
+    def __init__(self, error: dict) -> None:
+        super().__init__(f"{error.get('errorType')}: {error.get('message')}")
+        self.error = error
+
+
+class DataSourceBackends(Protocol):
+    dynamodb: Any
+
+    def table_name(self, data_source: str) -> str: ...
+
+    def invoke_lambda(self, data_source: str, event: dict) -> Any: ...
+
+
+class FieldExecutor:
+    def __init__(self, spec: ApiSpec, resolver_dir: Path, backends: DataSourceBackends):
+        self._spec = spec
+        self._backends = backends
+        self._runtime = ResolverRuntime(resolver_dir, [r.code_file for r in spec.resolvers])
+
+    def __enter__(self) -> "FieldExecutor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._runtime.close()
+
+    def has_resolver(self, type_name: str, field_name: str) -> bool:
+        return self._spec.resolver(type_name, field_name) is not None
+
+    def resolve(self, call: FieldCall) -> FieldOutcome:
+        resolver = self._resolver(call)
+        ctx = _context(call)
+        request = self._runtime.run(resolver.code_file, "request", ctx)
+        if request.outcome == "error":
+            return FieldOutcome(None, [*_errors(call, request.appended_errors), _error(call, request.error)])
+        if request.outcome == "early_return":
+            return FieldOutcome(request.value, _errors(call, request.appended_errors))
+        response = self._runtime.run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
+        appended = _errors(call, [*request.appended_errors, *response.appended_errors])
+        if response.outcome == "error":
+            return FieldOutcome(None, [*appended, _error(call, response.error)])
+        return FieldOutcome(response.value, appended)
+
+    def subscription_filter(self, call: FieldCall) -> dict | None:
+        resolver = self._resolver(call)
+        ctx = _context(call)
+        request = self._runtime.run(resolver.code_file, "request", ctx)
+        if request.outcome == "error":
+            raise ResolverError(_error(call, request.error))
+        if request.outcome == "early_return":
+            return request.subscription_filter
+        response = self._runtime.run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
+        if response.outcome == "error":
+            raise ResolverError(_error(call, response.error))
+        return response.subscription_filter
+
+    def _resolver(self, call: FieldCall) -> ResolverSpec:
+        resolver = self._spec.resolver(call.type_name, call.field_name)
+        if resolver is None:
+            raise KeyError(f"no resolver for {call.type_name}.{call.field_name}")
+        return resolver
+
+    def _call_data_source(self, resolver: ResolverSpec, ctx: dict, request: Evaluation) -> dict:
+        """The response handler's ctx: the request's ctx plus result/error, and its stash."""
+        data_source = self._spec.data_source(resolver.data_source)
+        response_ctx = {**ctx, "stash": request.stash, "result": None, "error": None}
+        try:
+            response_ctx["result"] = self._invoke(data_source.name, data_source.kind, request.value)
+        except dynamodb_ops.DataSourceError as exc:
+            response_ctx["error"] = exc.as_ctx_error()
+        return response_ctx
+
+    def _invoke(self, name: str, kind: DataSourceKind, request: dict) -> Any:
+        if kind is DataSourceKind.NONE:
+            return request.get("payload")
+        if kind is DataSourceKind.DYNAMODB:
+            return dynamodb_ops.execute(self._backends.dynamodb, self._backends.table_name(name), request)
+        if request.get("operation") != "Invoke":
+            raise NotImplementedError(f"Lambda operation {request.get('operation')!r} is not implemented locally")
+        try:
+            result = self._backends.invoke_lambda(name, request.get("payload"))
+        except Exception as exc:  # an unhandled Lambda error is data for the resolver, as in AppSync
+            raise dynamodb_ops.DataSourceError(str(exc), LAMBDA_UNHANDLED) from exc
+        return json.loads(json.dumps(result))   # the Lambda's return crosses a JSON boundary
+
+
+def _context(call: FieldCall) -> dict:
+    return {
+        "arguments": call.arguments,
+        "identity": call.identity,
+        "source": call.source,
+        "stash": {},
+        "prev": None,
+        "request": {"headers": call.request_headers},
+        "info": {
+            "fieldName": call.field_name,
+            "parentTypeName": call.type_name,
+            "variables": call.variables,
+            "selectionSetList": call.selection_set_list,
+            "selectionSetGraphQL": call.selection_set_graphql,
+        },
+    }
+
+
+def _error(call: FieldCall, raw: dict) -> dict:
+    return {
+        "message": raw.get("message"),
+        "errorType": raw.get("errorType"),
+        "data": raw.get("data"),
+        "errorInfo": raw.get("errorInfo"),
+        "path": list(call.path) or [call.field_name],
+        "locations": list(call.locations),
+    }
+
+
+def _errors(call: FieldCall, raws: list[dict]) -> list[dict]:
+    return [_error(call, raw) for raw in raws]

@@ -1,0 +1,160 @@
+"""The tenant's AppSync GraphQL API, built from `tenantry.appsync.spec` (the one description the
+local platform executes too): schema, API key, scoped data-source roles, APPSYNC_JS resolvers,
+field logging, and the projector's permission to call `publishAccountUpdate` only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from tenantry.appsync.spec import (API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION, ApiSpec,
+                                   DataSourceKind, DataSourceSpec, Target)
+
+from . import naming
+
+APPSYNC_PRINCIPAL = "appsync.amazonaws.com"
+FIELD_LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
+MAX_API_KEY_DAYS = 365   # AppSync refuses an API key that expires later than this
+PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
+
+
+@dataclass(frozen=True)
+class ApiArgs:
+    tenant: str
+    tags: Mapping[str, str]
+    accounts_table_name: pulumi.Input[str]
+    accounts_table_arn: pulumi.Input[str]
+    ledger_table_name: pulumi.Input[str]
+    ledger_table_arn: pulumi.Input[str]
+    command_function_arn: pulumi.Input[str]
+    projector_role_name: pulumi.Input[str]
+    api_key_expires_days: int = 365
+    field_log_level: str = "ERROR"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.api_key_expires_days <= MAX_API_KEY_DAYS:
+            raise ValueError(f"api_key_expires_days must be 1..{MAX_API_KEY_DAYS}, got {self.api_key_expires_days}")
+        if self.field_log_level not in FIELD_LOG_LEVELS:
+            raise ValueError(f"field_log_level must be one of {FIELD_LOG_LEVELS}, got {self.field_log_level!r}")
+
+
+def api_key_expiry(days: int, now: dt.datetime | None = None) -> str:
+    """RFC 3339, rounded down to the day: AppSync wants whole hours, and a daily value keeps
+    previews stable within a day. Each `up` then extends the key in place (same key value)."""
+    now = now or dt.datetime.now(dt.UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (day + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def realtime_url(graphql_url: str) -> str:
+    return graphql_url.replace("https://", "wss://").replace("appsync-api", "appsync-realtime-api")
+
+
+def _assume_appsync() -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": APPSYNC_PRINCIPAL}, "Action": "sts:AssumeRole"}]})
+
+
+def _allow(actions: tuple[str, ...], resources: list[pulumi.Input[str]]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": list(actions), "Resource": resources}]})
+
+
+class Api(pulumi.ComponentResource):
+    graphql_url: pulumi.Output[str]
+    realtime_url: pulumi.Output[str]
+    api_id: pulumi.Output[str]
+    api_arn: pulumi.Output[str]
+    api_key: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None,
+                 spec: ApiSpec = API_SPEC) -> None:
+        super().__init__("tenantry:api:Api", name, None, opts)
+        self._args, self._name = args, name
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        log_role = aws.iam.Role(f"{name}-logs", name=naming.physical(args.tenant, "appsync-logs"),
+                                assume_role_policy=_assume_appsync(), tags=tags, opts=child)
+        api = aws.appsync.GraphQLApi(
+            name,
+            name=naming.physical(args.tenant, "api"),
+            authentication_type="API_KEY",
+            additional_authentication_providers=[
+                aws.appsync.GraphQLApiAdditionalAuthenticationProviderArgs(authentication_type="AWS_IAM")],
+            schema=(RESOLVER_DIR / spec.schema_file).read_text(encoding="utf-8"),
+            log_config=aws.appsync.GraphQLApiLogConfigArgs(
+                cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level),
+            xray_enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        # AppSync writes to /aws/appsync/apis/<id>: the role may touch that log group only.
+        log_group_arn = api.arn.apply(_log_group_arn)
+        aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")]))
+        key = aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} default API key",
+                                 expires=api_key_expiry(args.api_key_expires_days), opts=child)
+        data_sources = {ds.name: self._data_source(api, ds) for ds in spec.data_sources}
+        for resolver in spec.resolvers:
+            aws.appsync.Resolver(
+                f"{name}-{resolver.type_name}-{resolver.field_name}",
+                api_id=api.id, type=resolver.type_name, field=resolver.field_name, kind="UNIT",
+                data_source=data_sources[resolver.data_source].name,
+                code=(RESOLVER_DIR / resolver.code_file).read_text(encoding="utf-8"),
+                runtime=aws.appsync.ResolverRuntimeArgs(name=RUNTIME_NAME, runtime_version=RUNTIME_VERSION),
+                opts=child,
+            )
+        type_name, field_name = PUBLISH_FIELD
+        aws.iam.RolePolicy(f"{name}-projector-publish", role=args.projector_role_name, opts=child, policy=_allow(
+            ("appsync:GraphQL",), [pulumi.Output.concat(api.arn, f"/types/{type_name}/fields/{field_name}")]))
+
+        self.api_id, self.api_arn = api.id, api.arn
+        self.graphql_url = api.uris.apply(lambda uris: uris["GRAPHQL"])
+        self.realtime_url = api.uris.apply(lambda uris: uris.get("REALTIME") or realtime_url(uris["GRAPHQL"]))
+        self.api_key = pulumi.Output.secret(key.key)
+        self.register_outputs({"graphql_url": self.graphql_url, "realtime_url": self.realtime_url,
+                               "api_id": self.api_id, "api_arn": self.api_arn, "api_key": self.api_key})
+
+    def _data_source(self, api: aws.appsync.GraphQLApi, ds: DataSourceSpec) -> aws.appsync.DataSource:
+        child = pulumi.ResourceOptions(parent=self)
+        common = dict(api_id=api.id, name=ds.name, type=ds.kind.value, opts=child)
+        if ds.kind is DataSourceKind.NONE:
+            return aws.appsync.DataSource(f"{self._name}-ds-{ds.name}", **common)
+        role = aws.iam.Role(f"{self._name}-ds-{ds.name}", name=naming.physical(self._args.tenant, f"appsync-{ds.name}"),
+                            assume_role_policy=_assume_appsync(), tags=dict(self._args.tags), opts=child)
+        aws.iam.RolePolicy(f"{self._name}-ds-{ds.name}", role=role.id, opts=child,
+                           policy=_allow(ds.actions, self._scope(ds.target)))
+        if ds.kind is DataSourceKind.DYNAMODB:
+            return aws.appsync.DataSource(
+                f"{self._name}-ds-{ds.name}", service_role_arn=role.arn,
+                dynamodb_config=aws.appsync.DataSourceDynamodbConfigArgs(table_name=self._table_name(ds.target)),
+                **common)
+        return aws.appsync.DataSource(
+            f"{self._name}-ds-{ds.name}", service_role_arn=role.arn,
+            lambda_config=aws.appsync.DataSourceLambdaConfigArgs(function_arn=self._args.command_function_arn),
+            **common)
+
+    def _table_name(self, target: Target) -> pulumi.Input[str]:
+        return {Target.ACCOUNTS_TABLE: self._args.accounts_table_name,
+                Target.LEDGER_TABLE: self._args.ledger_table_name}[target]
+
+    def _scope(self, target: Target) -> list[pulumi.Input[str]]:
+        """The target and nothing else: a table and its indexes, or the function (and its versions)."""
+        if target is Target.COMMAND_FUNCTION:
+            arn = self._args.command_function_arn
+            return [arn, pulumi.Output.concat(arn, ":*")]
+        arn = {Target.ACCOUNTS_TABLE: self._args.accounts_table_arn,
+               Target.LEDGER_TABLE: self._args.ledger_table_arn}[target]
+        return [arn, pulumi.Output.concat(arn, "/index/*")]
+
+
+def _log_group_arn(api_arn: str) -> str:
+    _, partition, _, region, account, resource = api_arn.split(":", 5)   # ...:apis/<id>
+    api_id = resource.split("/", 1)[1]
+    return f"arn:{partition}:logs:{region}:{account}:log-group:/aws/appsync/apis/{api_id}"

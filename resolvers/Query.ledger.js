@@ -1,0 +1,27 @@
+// Query.ledger: an account's ledger entries, oldest first (sort key = version), paged.
+import { util } from '@aws-appsync/utils';
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100;
+
+export function request(ctx) {
+  const requested = ctx.args.limit == null ? DEFAULT_LIMIT : ctx.args.limit;
+  return {
+    operation: 'Query',
+    query: {
+      expression: '#account = :account',
+      expressionNames: { '#account': 'accountId' },
+      expressionValues: util.dynamodb.toMapValues({ ':account': ctx.args.accountId }),
+    },
+    limit: Math.min(Math.max(requested, 1), MAX_LIMIT),
+    nextToken: ctx.args.nextToken,
+    scanIndexForward: true,
+  };
+}
+
+export function response(ctx) {
+  if (ctx.error) {
+    util.error(ctx.error.message, ctx.error.type);
+  }
+  return { items: ctx.result.items, nextToken: ctx.result.nextToken };
+}

@@ -1,0 +1,174 @@
+"""The command Lambda on moto, driven by AppSync direct-Lambda events: every mutation, every
+error type, repeated command ids, and accountAt; then once through the real lambda.js resolver."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from lambdas.handlers import commands, settings
+from tenantry.appsync import spec
+from tenantry.appsync.executor import FieldCall, FieldExecutor
+from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
+from tests.conftest import count_items
+
+pytestmark = pytest.mark.functional
+
+TENANT = "acme"
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "tenantry-acme-command"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:tenantry-acme-command"
+    aws_request_id: str = "req-1"
+
+
+def event(type_name: str, field_name: str, arguments: dict, identity: dict | None = None) -> dict:
+    return {
+        "arguments": arguments, "identity": identity, "source": None,
+        "request": {"headers": {"x-amzn-requestid": "appsync-req-1"}},
+        "info": {"fieldName": field_name, "parentTypeName": type_name, "variables": {},
+                 "selectionSetList": ["version"], "selectionSetGraphQL": "{ version }"},
+        "prev": None, "stash": {},
+    }
+
+
+@pytest.fixture
+def invoke(events_table, monkeypatch):
+    monkeypatch.setenv(settings.TENANT_ID, TENANT)
+    monkeypatch.setenv(settings.EVENTS_TABLE, events_table)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    commands.service.cache_clear()   # the store is per container; each test is a new container
+    yield lambda type_name, field_name, arguments: commands.handler(
+        event(type_name, field_name, arguments), LambdaContext())
+    commands.service.cache_clear()
+
+
+def mutation(invoke, field_name: str, **fields) -> Any:
+    return invoke("Mutation", field_name, {"input": fields})
+
+
+def open_account(invoke, account_id: str = "acc-1", currency: str = "EUR", deposit: int = 100) -> dict:
+    return mutation(invoke, "openAccount", accountId=account_id, ownerId="alice", currency=currency,
+                    initialDeposit=deposit, commandId=f"open-{account_id}")
+
+
+def error_type(result: dict) -> str:
+    return result["error"]["type"]
+
+
+def test_every_mutation_returns_its_write_side_result(invoke):
+    assert open_account(invoke, "a") == {"accountId": "a", "version": 1, "balance": 100, "commandId": "open-a"}
+    open_account(invoke, "b", deposit=0)
+    assert mutation(invoke, "deposit", accountId="a", amount=50, commandId="d1")["balance"] == 150
+    assert mutation(invoke, "withdraw", accountId="a", amount=30, commandId="w1")["balance"] == 120
+    moved = mutation(invoke, "transfer", transferId="t1", fromAccountId="a", toAccountId="b", amount=120,
+                     commandId="t1")
+    assert (moved["transferId"], moved["from"]["balance"], moved["to"]["balance"]) == ("t1", 0, 120)
+    closed = mutation(invoke, "closeAccount", accountId="a", commandId="c1")
+    assert closed["accountId"] == "a" and closed["balance"] == 0
+
+
+@pytest.mark.parametrize("fields, field_name", [
+    ({"accountId": "acc-1", "amount": 0, "commandId": "d"}, "amount"),
+    ({"accountId": "bad id!", "amount": 5, "commandId": "d"}, "accountId"),
+    ({"accountId": "acc-1", "amount": 5, "commandId": "d", "colour": "red"}, "colour"),
+])
+def test_invalid_input_is_a_validation_error_naming_the_field(invoke, dynamodb, events_table, fields, field_name):
+    open_account(invoke)
+    before = count_items(dynamodb, events_table)
+    result = mutation(invoke, "deposit", **fields)
+    assert error_type(result) == "ValidationError"
+    assert field_name in result["error"]["info"]["fields"]
+    assert count_items(dynamodb, events_table) == before
+
+
+@pytest.mark.parametrize("arrange, act, expected", [
+    (lambda i: None, lambda i: mutation(i, "deposit", accountId="ghost", amount=5, commandId="d"), "AccountNotFound"),
+    (open_account, lambda i: mutation(i, "openAccount", accountId="acc-1", ownerId="bob", currency="EUR",
+                                      commandId="again"), "AccountAlreadyExists"),
+    (lambda i: (open_account(i, deposit=0), mutation(i, "closeAccount", accountId="acc-1", commandId="c")),
+     lambda i: mutation(i, "deposit", accountId="acc-1", amount=5, commandId="d"), "AccountClosed"),
+    (open_account, lambda i: mutation(i, "withdraw", accountId="acc-1", amount=101, commandId="w"),
+     "InsufficientFunds"),
+    (lambda i: (open_account(i, "eur"), open_account(i, "usd", currency="USD")),
+     lambda i: mutation(i, "transfer", fromAccountId="eur", toAccountId="usd", amount=5, commandId="t"),
+     "CurrencyMismatch"),
+    (lambda i: (open_account(i, deposit=1_000_000_000),
+                mutation(i, "deposit", accountId="acc-1", amount=1_000_000_000, commandId="d1")),
+     lambda i: mutation(i, "deposit", accountId="acc-1", amount=1_000_000_000, commandId="d2"),
+     "BalanceLimitExceeded"),
+    (open_account, lambda i: mutation(i, "deposit", accountId="acc-1", amount=5, commandId="d", expectedVersion=7),
+     "ConcurrencyConflict"),
+    (lambda i: (open_account(i), mutation(i, "deposit", accountId="acc-1", amount=5, commandId="d")),
+     lambda i: mutation(i, "deposit", accountId="acc-1", amount=6, commandId="d"), "IdempotencyConflict"),
+    (open_account, lambda i: mutation(i, "closeAccount", accountId="acc-1", commandId="c"), "ValidationError"),
+])
+def test_every_domain_error_has_its_error_type_and_writes_nothing(invoke, dynamodb, events_table,
+                                                                 arrange, act, expected):
+    # GIVEN the arranged history
+    arrange(invoke)
+    before = count_items(dynamodb, events_table)
+    # WHEN the failing command runs THEN its errorType is the contract's and nothing was written
+    assert error_type(act(invoke)) == expected
+    assert count_items(dynamodb, events_table) == before
+
+
+def test_repeating_a_command_returns_the_original_result_and_writes_nothing(invoke, dynamodb, events_table):
+    open_account(invoke)
+    first = mutation(invoke, "deposit", accountId="acc-1", amount=5, commandId="d")
+    before = count_items(dynamodb, events_table)
+    assert mutation(invoke, "deposit", accountId="acc-1", amount=5, commandId="d") == first
+    assert count_items(dynamodb, events_table) == before
+
+
+def test_account_at_folds_to_a_version(invoke):
+    open_account(invoke)
+    mutation(invoke, "deposit", accountId="acc-1", amount=5, commandId="d")
+    then = invoke("Query", "accountAt", {"id": "acc-1", "version": 1})
+    now = invoke("Query", "accountAt", {"id": "acc-1"})
+    assert (then["balance"], then["version"]) == (100, 1)
+    assert (now["balance"], now["version"]) == (105, 2)
+    assert invoke("Query", "accountAt", {"id": "ghost"}) is None
+
+
+@dataclass
+class InProcessLambda:
+    dynamodb: Any
+
+    def table_name(self, data_source: str) -> str:
+        raise AssertionError("no table expected")
+
+    def invoke_lambda(self, data_source: str, payload: dict) -> Any:
+        assert data_source == spec.COMMANDS
+        return commands.handler(payload, LambdaContext())
+
+
+def test_through_lambda_js_a_domain_error_reaches_the_client_typed(invoke, dynamodb):
+    # GIVEN the real resolver in front of the real handler
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, InProcessLambda(dynamodb)) as executor:
+        # WHEN a deposit targets a missing account
+        outcome = executor.resolve(FieldCall("Mutation", "deposit", {"input": {
+            "accountId": "ghost", "amount": 5, "commandId": "d"}}, None, None, {}, ["version"], "{ version }"))
+    # THEN the GraphQL error carries the domain errorType and its fields
+    assert outcome.data is None
+    [error] = outcome.errors
+    assert (error["errorType"], error["errorInfo"], error["path"]) == ("AccountNotFound", {"account_id": "ghost"},
+                                                                       ["deposit"])
+
+
+def test_log_lines_carry_the_tenant_id(invoke, monkeypatch):
+    # GIVEN the handler's log stream captured
+    stream = io.StringIO()
+    monkeypatch.setattr(commands.logger.registered_handler, "stream", stream)
+    # WHEN a command is rejected (it logs why)
+    mutation(invoke, "deposit", accountId="ghost", amount=5, commandId="d")
+    # THEN every line names the tenant
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines and all(line["tenant_id"] == TENANT for line in lines)

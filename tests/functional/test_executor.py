@@ -1,0 +1,176 @@
+"""The local AppSync field executor against moto read-model tables and an in-process Lambda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from lambdas.banking import readmodel_keys as rk
+from tenantry.appsync import spec
+from tenantry.appsync.executor import FieldCall, FieldExecutor, ResolverError
+from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
+
+pytestmark = pytest.mark.functional
+
+ACCOUNTS, LEDGER = "acme-accounts", "acme-ledger"
+
+
+def create_read_model_tables(client) -> None:
+    client.create_table(
+        TableName=ACCOUNTS, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": rk.ACCOUNTS_PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in sorted(
+            {rk.ACCOUNTS_PARTITION_KEY, rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, rk.ACCOUNTS_BY_OWNER_SORT_KEY})],
+        GlobalSecondaryIndexes=[{
+            "IndexName": rk.ACCOUNTS_BY_OWNER_INDEX, "Projection": {"ProjectionType": "ALL"},
+            "KeySchema": [{"AttributeName": rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, "KeyType": "HASH"},
+                          {"AttributeName": rk.ACCOUNTS_BY_OWNER_SORT_KEY, "KeyType": "RANGE"}]}],
+    )
+    client.create_table(
+        TableName=LEDGER, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "KeyType": "HASH"},
+                   {"AttributeName": rk.LEDGER_SORT_KEY, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "AttributeType": "S"},
+                              {"AttributeName": rk.LEDGER_SORT_KEY, "AttributeType": "N"}],
+    )
+
+
+def account(account_id: str, owner: str = "alice", balance: int = 100) -> dict:
+    return {"id": account_id, "ownerId": owner, "currency": "EUR", "balance": balance, "status": "OPEN",
+            "version": 2, "openedAt": "2024-01-01T00:00:00.000000Z", "updatedAt": "2024-01-02T00:00:00.000000Z"}
+
+
+def marshal(item: dict) -> dict:
+    return {k: {"N": str(v)} if isinstance(v, int) else {"S": v} for k, v in item.items()}
+
+
+@dataclass
+class Backends:
+    dynamodb: Any
+    lambda_handler: Callable[[dict], Any] = lambda event: None
+    events: list[dict] = field(default_factory=list)
+
+    def table_name(self, data_source: str) -> str:
+        return {spec.ACCOUNTS: ACCOUNTS, spec.LEDGER: LEDGER}[data_source]
+
+    def invoke_lambda(self, data_source: str, event: dict) -> Any:
+        assert data_source == spec.COMMANDS
+        self.events.append(event)
+        return self.lambda_handler(event)
+
+
+@pytest.fixture
+def backends(dynamodb) -> Backends:
+    create_read_model_tables(dynamodb)
+    return Backends(dynamodb)
+
+
+@pytest.fixture
+def executor(backends):
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, backends) as ex:
+        yield ex
+
+
+def call(type_name: str, field_name: str, identity: dict | None = None, **arguments) -> FieldCall:
+    return FieldCall(type_name, field_name, arguments, None, identity, {"x-amzn-requestid": "req-1"},
+                     ["id"], "{ id }")
+
+
+def test_account_returns_the_item_as_is(executor, dynamodb):
+    # GIVEN an account in the read model
+    dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account("acc-1")))
+    # WHEN it is queried THEN the unmarshalled item is the field value, numbers as ints
+    outcome = executor.resolve(call("Query", "account", id="acc-1"))
+    assert (outcome.data, outcome.errors) == (account("acc-1"), [])
+
+
+def test_missing_account_is_null_without_error(executor):
+    outcome = executor.resolve(call("Query", "account", id="nope"))
+    assert (outcome.data, outcome.errors) == (None, [])
+
+
+def test_accounts_pages_through_an_owners_accounts_with_an_opaque_token(executor, dynamodb):
+    # GIVEN three accounts of alice and one of bob
+    for account_id in ("a1", "a2", "a3"):
+        dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account(account_id)))
+    dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account("b1", owner="bob")))
+    # WHEN alice's accounts are read two at a time
+    first = executor.resolve(call("Query", "accounts", ownerId="alice", limit=2)).data
+    second = executor.resolve(call("Query", "accounts", ownerId="alice", limit=2, nextToken=first["nextToken"])).data
+    # THEN every account of alice comes back once, and only hers
+    assert [a["id"] for a in first["items"] + second["items"]] == ["a1", "a2", "a3"]
+    assert second["nextToken"] is None
+
+
+def test_ledger_is_oldest_first(executor, dynamodb):
+    for version in (3, 1, 2):
+        dynamodb.put_item(TableName=LEDGER, Item=marshal({
+            "accountId": "acc-1", "version": version, "kind": "DEPOSIT", "amount": 1, "balanceAfter": version,
+            "occurredAt": "2024-01-01T00:00:00Z"}))
+    page = executor.resolve(call("Query", "ledger", accountId="acc-1")).data
+    assert [entry["version"] for entry in page["items"]] == [1, 2, 3]
+    assert page["nextToken"] is None
+
+
+def test_a_forged_next_token_is_a_field_error(executor):
+    outcome = executor.resolve(call("Query", "ledger", accountId="acc-1", nextToken="%%%not-a-token"))
+    assert outcome.data is None
+    assert [e["errorType"] for e in outcome.errors] == ["DynamoDB:DynamoDbException"]
+    assert outcome.errors[0]["path"] == ["ledger"]
+
+
+def test_command_mutation_sends_the_direct_lambda_event(executor, backends):
+    # GIVEN a Lambda that succeeds
+    result = {"accountId": "acc-1", "version": 2, "balance": 5, "commandId": "c-1"}
+    backends.lambda_handler = lambda event: result
+    # WHEN a deposit is resolved
+    outcome = executor.resolve(call("Mutation", "deposit", input={"accountId": "acc-1", "amount": 5, "commandId": "c-1"}))
+    # THEN the Lambda saw AppSync's direct-Lambda event and the result is the field value
+    assert (outcome.data, outcome.errors) == (result, [])
+    event = backends.events[0]
+    assert event["arguments"] == {"input": {"accountId": "acc-1", "amount": 5, "commandId": "c-1"}}
+    assert event["info"]["fieldName"] == "deposit" and event["info"]["parentTypeName"] == "Mutation"
+    assert event["request"]["headers"] == {"x-amzn-requestid": "req-1"}
+    assert event["identity"] is None
+
+
+def test_a_domain_error_reported_by_the_lambda_has_its_error_type(executor, backends):
+    backends.lambda_handler = lambda event: {"error": {"message": "no funds", "type": "InsufficientFunds",
+                                                       "info": {"balance": 0}}}
+    outcome = executor.resolve(call("Mutation", "withdraw", input={"accountId": "a", "amount": 5, "commandId": "c"}))
+    assert outcome.data is None
+    assert outcome.errors == [{"message": "no funds", "errorType": "InsufficientFunds", "data": None,
+                               "errorInfo": {"balance": 0}, "path": ["withdraw"], "locations": []}]
+
+
+def test_an_unhandled_lambda_failure_is_lambda_unhandled(executor, backends):
+    def crash(event: dict) -> Any:
+        raise RuntimeError("boom")
+    backends.lambda_handler = crash
+    outcome = executor.resolve(call("Query", "accountAt", id="acc-1"))
+    assert outcome.data is None
+    assert [(e["errorType"], e["message"]) for e in outcome.errors] == [("Lambda:Unhandled", "boom")]
+
+
+def test_publish_echoes_its_input_through_the_none_data_source(executor):
+    update = {"accountId": "a", "balance": 1, "version": 2, "status": "OPEN", "updatedAt": "2024-01-01T00:00:00Z"}
+    outcome = executor.resolve(call("Mutation", "publishAccountUpdate", identity={"accountId": "1"}, input=update))
+    assert (outcome.data, outcome.errors) == (update, [])
+
+
+def test_subscription_filter_selects_the_account(executor):
+    filters = executor.subscription_filter(call("Subscription", "onAccountUpdated", accountId="acc-1"))
+    assert filters == {"filterGroup": [{"filters": [{"fieldName": "accountId", "operator": "eq", "value": "acc-1"}]}]}
+
+
+def test_a_refused_subscription_raises_resolver_error(tmp_path, backends):
+    (tmp_path / "Subscription.onAccountUpdated.js").write_text(
+        "import { util } from '@aws-appsync/utils';\n"
+        "export function request(ctx) { util.unauthorized(); }\nexport function response(ctx) { return null; }")
+    only_subscription = spec.ApiSpec(API_SPEC.data_sources, tuple(
+        r for r in API_SPEC.resolvers if r.type_name == "Subscription"))
+    with FieldExecutor(only_subscription, tmp_path, backends) as ex, pytest.raises(ResolverError) as raised:
+        ex.subscription_filter(call("Subscription", "onAccountUpdated", accountId="acc-1"))
+    assert raised.value.error["errorType"] == "Unauthorized"

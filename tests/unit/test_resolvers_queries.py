@@ -1,0 +1,76 @@
+"""Query resolvers in V8: the DynamoDB requests they build and how they surface errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdas.banking import readmodel_keys as rk
+from tenantry.appsync.jsruntime import ResolverRuntime
+from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    with ResolverRuntime(RESOLVER_DIR, [r.code_file for r in API_SPEC.resolvers]) as rt:
+        yield rt
+
+
+def ctx(**arguments) -> dict:
+    return {"arguments": arguments, "identity": None, "source": None, "stash": {}, "prev": None,
+            "request": {"headers": {}}, "info": {}}
+
+
+def test_account_gets_the_item_by_its_partition_key(runtime):
+    # GIVEN an account id WHEN the request handler runs
+    request = runtime.run("Query.account.js", "request", ctx(id="acc-1")).value
+    # THEN it is a GetItem on the accounts key
+    assert request == {"operation": "GetItem", "key": {rk.ACCOUNTS_PARTITION_KEY: {"S": "acc-1"}}}
+
+
+def test_accounts_queries_the_owner_index(runtime):
+    request = runtime.run("Query.accounts.js", "request", ctx(ownerId="alice")).value
+    assert request["operation"] == "Query"
+    assert request["index"] == rk.ACCOUNTS_BY_OWNER_INDEX
+    query = request["query"]
+    assert list(query["expressionNames"].values()) == [rk.ACCOUNTS_BY_OWNER_PARTITION_KEY]
+    assert list(query["expressionValues"].values()) == [{"S": "alice"}]
+
+
+def test_ledger_queries_oldest_first_on_the_account_partition(runtime):
+    request = runtime.run("Query.ledger.js", "request", ctx(accountId="acc-1")).value
+    assert "index" not in request
+    assert request["scanIndexForward"] is True
+    assert list(request["query"]["expressionNames"].values()) == [rk.LEDGER_PARTITION_KEY]
+    assert list(request["query"]["expressionValues"].values()) == [{"S": "acc-1"}]
+
+
+@pytest.mark.parametrize("code_file, key", [("Query.accounts.js", "ownerId"), ("Query.ledger.js", "accountId")])
+@pytest.mark.parametrize("limit, expected", [(None, 50), (0, 1), (-7, 1), (1, 1), (100, 100), (101, 100), (10_000, 100)])
+def test_limit_defaults_to_50_and_is_clamped_to_1_100(runtime, code_file, key, limit, expected):
+    request = runtime.run(code_file, "request", ctx(**{key: "x", "limit": limit})).value
+    assert request["limit"] == expected
+
+
+@pytest.mark.parametrize("code_file, key", [("Query.accounts.js", "ownerId"), ("Query.ledger.js", "accountId")])
+def test_next_token_is_passed_through_untouched(runtime, code_file, key):
+    request = runtime.run(code_file, "request", ctx(**{key: "x", "nextToken": "opaque+/=="})).value
+    assert request["nextToken"] == "opaque+/=="
+
+
+@pytest.mark.parametrize("code_file, key", [("Query.accounts.js", "ownerId"), ("Query.ledger.js", "accountId")])
+def test_page_response_keeps_items_and_next_token(runtime, code_file, key):
+    response_ctx = {**ctx(**{key: "x"}), "result": {"items": [{"id": "a"}], "nextToken": "t", "scannedCount": 1}}
+    assert runtime.run(code_file, "response", response_ctx).value == {"items": [{"id": "a"}], "nextToken": "t"}
+
+
+@pytest.mark.parametrize("code_file", sorted({r.code_file for r in API_SPEC.resolvers}))
+def test_every_response_turns_ctx_error_into_util_error(runtime, code_file):
+    # GIVEN a data source failure WHEN any response handler runs THEN it raises it as a typed error
+    failed = {**ctx(id="a", ownerId="o", accountId="a"), "result": None,
+              "error": {"message": "throttled", "type": "DynamoDB:ProvisionedThroughputExceededException"}}
+    evaluation = runtime.run(code_file, "response", failed)
+    assert evaluation.outcome == "error"
+    assert evaluation.error == {"message": "throttled", "errorType": "DynamoDB:ProvisionedThroughputExceededException",
+                                "data": None, "errorInfo": None}

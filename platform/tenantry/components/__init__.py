@@ -1,0 +1,1 @@
+"""Pulumi components of one tenant's platform. `TenantPlatform` (platform.py) assembles them."""

@@ -1,0 +1,91 @@
+"""Snapshot spill + event archive bucket: versioned, SSE-KMS, private, TLS-only, with a lifecycle."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from lambdas.eventstore import keys
+
+s3 = aws.s3
+
+
+@dataclass(frozen=True)
+class ArchiveBucketArgs:
+    bucket_name: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    glacier_transition_days: int
+    retention_days: int
+    tags: Mapping[str, str]
+    force_destroy: bool = False
+    noncurrent_version_days: int = 30
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    }, sort_keys=True)
+
+
+class ArchiveBucket(pulumi.ComponentResource):
+    bucket: s3.Bucket
+
+    def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenantry:storage:ArchiveBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy,
+                                tags=dict(args.tags), opts=child)
+        bucket_id = self.bucket.id
+        block = s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=bucket_id,
+            rule=s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
+        s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket_id,
+            versioning_configuration=s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
+        s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-sse", bucket=bucket_id,
+            rules=[s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=(
+                    s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn)),
+                bucket_key_enabled=True,
+            )],
+            opts=child)
+        # The policy waits for the public access block so the two never race on creation.
+        s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=self.bucket.arn.apply(tls_only_policy),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[block]))
+        s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=bucket_id,
+            rules=[
+                # Archived events are history: cold storage after a while, kept for the retention period.
+                s3.BucketLifecycleConfigurationRuleArgs(
+                    id="archive-tiering", status="Enabled",
+                    filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=keys.ARCHIVE_PREFIX),
+                    transitions=[s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                        days=args.glacier_transition_days, storage_class="GLACIER")],
+                    expiration=s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
+                ),
+                # Snapshots are referenced by event items: never expired, only old versions are.
+                s3.BucketLifecycleConfigurationRuleArgs(
+                    id="noncurrent-versions", status="Enabled",
+                    filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_version_days),
+                    abort_incomplete_multipart_upload=(
+                        s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7)),
+                ),
+            ],
+            opts=child)
+        self.register_outputs({"name": self.bucket.bucket, "arn": self.bucket.arn})

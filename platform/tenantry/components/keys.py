@@ -1,0 +1,67 @@
+"""The tenant's customer-managed KMS key: encrypts its tables, stream, bucket, queues, topic and logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+
+
+@dataclass(frozen=True)
+class TenantKeyArgs:
+    tenant: str
+    region: str
+    account_id: pulumi.Input[str]
+    tags: Mapping[str, str]
+    deletion_window_days: int = 30
+
+
+def key_policy(tenant: str, region: str, account_id: str) -> str:
+    """Key policies are resource policies: `Resource: *` means "this key" (the only legal form)."""
+    root = f"arn:aws:iam::{account_id}:root"
+    log_groups = f"arn:aws:logs:{region}:{account_id}:log-group:{naming.log_group(naming.physical(tenant, '*'))}"
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "TenantLogGroups", "Effect": "Allow",
+             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+             "Resource": "*",
+             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}}},
+            {"Sid": "AlarmsPublishToEncryptedTopic", "Effect": "Allow",
+             "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+        ],
+    }, sort_keys=True)
+
+
+class TenantKey(pulumi.ComponentResource):
+    key: aws.kms.Key
+    arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TenantKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenantry:security:TenantKey", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Tenantry tenant {args.tenant}: data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: key_policy(args.tenant, args.region, account)),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-alias", name=naming.kms_alias(args.tenant), target_key_id=self.key.key_id, opts=child)
+        self.arn = self.key.arn
+        self.key_id = self.key.key_id
+        self.register_outputs({"arn": self.arn, "key_id": self.key_id})

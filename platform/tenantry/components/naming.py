@@ -1,0 +1,29 @@
+"""Physical names: every AWS name of a tenant starts with `tenantry-<tenant>-`, so two tenants can
+never collide and IAM policies can be checked to name this tenant's resources only."""
+
+from __future__ import annotations
+
+PREFIX = "tenantry"
+FUNCTION_NAMES = ("command", "publisher", "projector", "archiver")
+
+
+def physical(tenant: str, suffix: str) -> str:
+    return f"{PREFIX}-{tenant}-{suffix}"
+
+
+def logical(tenant: str, suffix: str) -> str:
+    """Pulumi logical names carry the tenant too: URNs stay unique if stacks are ever merged."""
+    return f"{tenant}-{suffix}"
+
+
+def kms_alias(tenant: str) -> str:
+    return f"alias/{PREFIX}-{tenant}"
+
+
+def log_group(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
+
+
+def bucket(tenant: str, account_id: str) -> str:
+    # S3 names are global: the account id keeps them unique across accounts (<= 63 chars).
+    return f"{PREFIX}-{tenant}-archive-{account_id}"

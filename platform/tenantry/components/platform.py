@@ -1,0 +1,171 @@
+"""`TenantPlatform`: everything one tenant runs on, assembled from the child components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from lambdas.eventstore import keys
+from lambdas.handlers import settings as env
+
+from ..config import TenantConfig
+from . import naming
+from .alarms import Alarms, AlarmsArgs, WatchedFunction
+from .api import Api, ApiArgs
+from .bucket import ArchiveBucket, ArchiveBucketArgs
+from .event_store import EventStore, EventStoreArgs
+from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
+from .iam import FunctionRole, FunctionRoleArgs, Grant
+from .keys import TenantKey, TenantKeyArgs
+from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
+from .packaging import LambdaPackage
+from .queues import FailureQueue, FailureQueueArgs
+from .read_models import ReadModels, ReadModelsArgs
+from .stream import EventStream, EventStreamArgs
+from .tags import tenant_tags
+
+HANDLERS = {
+    "command": "lambdas.handlers.commands.handler",
+    "publisher": "lambdas.handlers.publisher.handler",
+    "projector": "lambdas.handlers.projector.handler",
+    "archiver": "lambdas.handlers.archiver.handler",
+}
+CONSUMERS = ("publisher", "projector", "archiver")   # functions fed by an event source mapping
+
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
+TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")
+DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                   "dynamodb:ListStreams")
+KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard")
+KINESIS_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary")
+KMS_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+LOGS_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+@dataclass(frozen=True)
+class TenantPlatformArgs:
+    config: TenantConfig
+    account_id: pulumi.Input[str]
+    package: LambdaPackage
+
+
+class TenantPlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: TenantPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenantry:platform:TenantPlatform", name, None, opts)
+        cfg, t = args.config, args.config.name
+        tags = tenant_tags(t, cfg.tier, cfg.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        fn_names = {k: naming.physical(t, k) for k in HANDLERS}
+
+        key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags), child)
+        events = EventStore(f"{name}-events", EventStoreArgs(
+            naming.physical(t, "events"), key.arn, cfg.deletion_protection, tags), child)
+        models = ReadModels(f"{name}-read-models", ReadModelsArgs(
+            naming.physical(t, "accounts"), naming.physical(t, "ledger"), key.arn, cfg.deletion_protection, tags),
+            child)
+        stream = EventStream(f"{name}-stream", EventStreamArgs(
+            naming.physical(t, "event-stream"), cfg.stream_mode.value, cfg.shard_count, cfg.stream_retention_hours,
+            key.arn, tags), child)
+        bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
+            pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
+            cfg.archive_glacier_transition_days, cfg.archive_retention_days, tags,
+            force_destroy=not cfg.deletion_protection), child)
+        queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
+                                  child) for k in CONSUMERS}
+
+        table, accounts, ledger = events.table, models.accounts, models.ledger
+        bucket_arn = bucket.bucket.arn
+        log_arns = {k: pulumi.Output.from_input(args.account_id).apply(
+            lambda a, fn=fn: f"arn:aws:logs:{cfg.region}:{a}:log-group:{naming.log_group(fn)}:*")
+            for k, fn in fn_names.items()}
+
+        def grants(k: str, *extra: Grant) -> list[Grant]:
+            base = [Grant("Logs", LOGS_WRITE, (log_arns[k],)), Grant("TenantKey", KMS_USE, (key.arn,))]
+            if k in queues:
+                base.append(Grant("FailureQueue", ("sqs:SendMessage",), (queues[k].queue.arn,)))
+            return base + list(extra)
+
+        snapshots = pulumi.Output.concat(bucket_arn, "/", keys.SNAPSHOT_PREFIX, "*")
+        archive = pulumi.Output.concat(bucket_arn, "/", keys.ARCHIVE_PREFIX, "*")
+        role_grants = {
+            "command": grants(
+                "command",
+                Grant("EventStore", TABLE_READ + TABLE_WRITE + ("dynamodb:TransactWriteItems",), (table.arn,)),
+                Grant("SnapshotSpill", ("s3:GetObject", "s3:PutObject"), (snapshots,))),
+            "publisher": grants(
+                "publisher",
+                Grant("EventStoreStream", DDB_STREAM_READ, (table.stream_arn,)),
+                Grant("EventStream", KINESIS_WRITE, (stream.stream.arn,))),
+            "projector": grants(
+                "projector",
+                Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
+                Grant("EventStoreGapFill", TABLE_READ, (table.arn,)),
+                Grant("ReadModels", TABLE_READ + TABLE_WRITE,
+                      (accounts.arn, pulumi.Output.concat(accounts.arn, "/index/*"), ledger.arn)),
+                Grant("SnapshotSpill", ("s3:GetObject",), (snapshots,))),
+            "archiver": grants(
+                "archiver",
+                Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
+                Grant("Archive", ("s3:PutObject",), (archive,))),
+        }
+        roles = {k: FunctionRole(f"{name}-{k}-role", FunctionRoleArgs(naming.physical(t, k), g, tags), child)
+                 for k, g in role_grants.items()}
+
+        base_env = {env.TENANT_ID: t, env.EVENTS_TABLE: table.name, env.SNAPSHOT_INTERVAL: str(cfg.snapshot_interval)}
+        layer = cfg.powertools_layer_arn or powertools_layer_arn(cfg.region)
+
+        def function(k: str, environment: dict, depends_on: tuple = ()) -> TenantFunction:
+            return TenantFunction(f"{name}-{k}", TenantFunctionArgs(
+                function_name=fn_names[k], handler=HANDLERS[k], role_arn=roles[k].role.arn,
+                environment={**base_env, **environment}, code_path=str(args.package.path),
+                source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
+                # The inline policy must exist before the function can use (or be fed by) anything.
+                depends_on=(roles[k].policy, *depends_on)), child)
+
+        command = function("command", {env.ARCHIVE_BUCKET: bucket.bucket.bucket})
+        api = Api(f"{name}-api", ApiArgs(
+            tenant=t, tags=tags, accounts_table_name=accounts.name, accounts_table_arn=accounts.arn,
+            ledger_table_name=ledger.name, ledger_table_arn=ledger.arn,
+            command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
+            api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level), child)
+        functions = {
+            "command": command,
+            "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),
+            "projector": function("projector", {
+                env.ACCOUNTS_TABLE: accounts.name, env.LEDGER_TABLE: ledger.name,
+                env.ARCHIVE_BUCKET: bucket.bucket.bucket, env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
+            "archiver": function("archiver", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}),
+        }
+
+        sources = {"publisher": table.stream_arn, "projector": stream.stream.arn, "archiver": stream.stream.arn}
+        for k in CONSUMERS:
+            projector = k == "projector"
+            StreamMapping(f"{name}-{k}-source", StreamMappingArgs(
+                function_name=functions[k].function.name, event_source_arn=sources[k],
+                failure_queue_arn=queues[k].queue.arn, tags=tags,
+                batch_size=cfg.projector_batch_size if projector else 100,
+                parallelization_factor=cfg.projector_parallelization_factor if projector else 1,
+                filter_pattern=event_insert_filter() if k == "publisher" else None), child)
+
+        Alarms(f"{name}-alarms", AlarmsArgs(
+            topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
+            functions=[WatchedFunction(k, f.function.name, k in CONSUMERS) for k, f in functions.items()],
+            failure_queues={k: q.queue.name for k, q in queues.items()}, tags=tags, email=cfg.alarm_email), child)
+
+        self.graphql_url = api.graphql_url
+        self.realtime_url = api.realtime_url
+        self.api_key = api.api_key
+        self.events_table = table.name
+        self.accounts_table = accounts.name
+        self.ledger_table = ledger.name
+        self.stream_name = stream.stream.name
+        self.bucket_name = bucket.bucket.bucket
+        self.failure_queue_urls = {k: q.queue.url for k, q in queues.items()}
+        self.register_outputs({
+            "graphql_url": self.graphql_url, "realtime_url": self.realtime_url, "api_key": self.api_key,
+            "events_table": self.events_table, "accounts_table": self.accounts_table,
+            "ledger_table": self.ledger_table, "stream_name": self.stream_name, "bucket_name": self.bucket_name,
+            "failure_queue_urls": self.failure_queue_urls,
+        })

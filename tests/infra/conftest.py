@@ -1,0 +1,39 @@
+"""Each example tenant is evaluated once per session under the strict mock harness: Pulumi mocks
+are slow-ish, and every infra test reads the same evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tenantry.config import load_tenant_by_name, tenant_names
+from tenantry.mocks import Harness, declare_with_harness
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_TENANTS = tuple(tenant_names(ROOT))
+
+
+@pytest.fixture(scope="session")
+def evaluated() -> dict[str, Harness]:
+    return {name: declare_with_harness(load_tenant_by_name(ROOT, name), ROOT) for name in EXAMPLE_TENANTS}
+
+
+@pytest.fixture(scope="session")
+def configs():
+    return {name: load_tenant_by_name(ROOT, name) for name in EXAMPLE_TENANTS}
+
+
+@pytest.fixture(params=EXAMPLE_TENANTS)
+def tenant(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def harness(evaluated, tenant) -> Harness:
+    return evaluated[tenant]
+
+
+@pytest.fixture
+def resources(harness):
+    return harness.declared()

@@ -62,3 +62,13 @@ def test_banking_depends_on_eventstore_never_the_reverse():
 def test_the_domain_imports_neither_boto3_nor_powertools(module):
     names = {n.split(".")[0] for n in imports_of(ROOT / "lambdas" / "banking" / f"{module}.py")}
     assert not names & {"boto3", "botocore", "aws_lambda_powertools"}
+
+
+def test_every_python_package_is_listed_for_installation():
+    # A package missing from pyproject installs fine in editable mode and vanishes from a wheel.
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT / "platform").parts) for p in ROOT.glob("platform/tenantry/**/__init__.py")}
+    found |= {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("lambdas/**/__init__.py")}
+    assert found - listed == set()

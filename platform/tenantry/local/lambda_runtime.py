@@ -1,0 +1,258 @@
+"""Runs declared Lambda handlers in this process, each in its own copy of its handler module.
+
+Isolation of environment variables. `os.environ` is process-wide, but a handler must see exactly
+its function's variables (at import and while it runs) while other functions, other tenants and
+the dev server run concurrently. Rather than serialising every invocation behind a lock that
+overlays `os.environ` (which would also deadlock as soon as a handler waits on an in-process server
+that is itself waiting to invoke a Lambda), `os.environ`'s class is swapped, once, for a subclass
+that reads and writes a per-invocation dict held in a `ContextVar`. Outside an invocation it
+behaves exactly like before. Inside one, `os.environ`, `os.getenv` and everything built on them
+(boto3's endpoint/credential/region resolution, Powertools, `Settings.from_env`) see only that
+function's Lambda environment, with the host's AWS_* and POWERTOOLS_* variables removed so a
+developer's real credentials or profile never leak into a handler. Limits: threads a handler
+starts itself and subprocesses see the process environment, not the function's.
+
+Each function's handler module is executed under a unique module name per tenant and function, so
+module-level caches (a boto3 client, a store) are per function and per tenant; the modules it
+imports (`lambdas.banking`, ...) are ordinary shared imports. Like a warm Lambda execution
+environment, the copy and its environment persist across invocations; unlike Lambda, concurrent
+invocations of one function share that copy, so module-level state must be thread-safe.
+
+Errors: `invoke` raises `LambdaInvocationError(function, error_type, message)` when the handler
+raises (error_type = the exception's class name, Lambda's `errorType`; the exception is chained
+as `__cause__`), when its module fails to initialise (`Runtime.ImportModuleError`,
+`Runtime.UserCodeSyntaxError` or the exception's class name), or when its result is not JSON
+(`Runtime.MarshalError`). Otherwise it returns the handler's result after a JSON round trip, as
+Lambda would (so a `Decimal` fails here as it fails in AWS). Timeouts are not enforced (a thread
+cannot be killed); an overrun is logged as a warning.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from types import ModuleType
+from typing import Any
+
+from tenantry.local.emulator import Emulator
+from tenantry.local.errors import HandlerNotFoundError, LambdaInvocationError
+from tenantry.local.model import FunctionSpec, LocalTenant
+
+log = logging.getLogger("tenantry.local.lambda")
+
+Handler = Callable[[Any, Any], Any]
+
+_HOST_ONLY_PREFIXES = ("AWS_", "POWERTOOLS_", "_X_AMZN_", "LAMBDA_")
+# Local runs have no X-Ray daemon; tracing would only produce errors.
+_FORCED = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
+_invocation_env: ContextVar[dict[str, str] | None] = ContextVar("tenantry_lambda_env", default=None)
+
+
+class _InvocationEnviron(os._Environ):  # type: ignore[misc,name-defined]
+    """`os.environ`, but the current invocation's environment while a handler runs."""
+
+    def __getitem__(self, key: str) -> str:
+        env = _invocation_env.get()
+        return super().__getitem__(key) if env is None else env[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        env = _invocation_env.get()
+        if env is None:
+            super().__setitem__(key, value)
+        elif not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"str expected, not {type(value).__name__}")
+        else:
+            env[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        env = _invocation_env.get()
+        if env is None:
+            super().__delitem__(key)
+        else:
+            del env[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        env = _invocation_env.get()
+        return super().__iter__() if env is None else iter(list(env))
+
+    def __len__(self) -> int:
+        env = _invocation_env.get()
+        return super().__len__() if env is None else len(env)
+
+    def copy(self) -> dict[str, str]:
+        env = _invocation_env.get()
+        return super().copy() if env is None else dict(env)
+
+
+def _install_environ() -> None:
+    if type(os.environ) is not _InvocationEnviron:
+        os.environ.__class__ = _InvocationEnviron
+
+
+class LambdaContext:
+    """The context object of the Python Lambda runtime (the attributes handlers and Powertools use)."""
+
+    def __init__(self, spec: FunctionSpec, request_id: str) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = time.monotonic() + spec.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LambdaRuntime:
+    """Invokes one tenant's declared functions in-process.
+
+    `env_overrides` replaces declared variables for every function of the tenant (e.g. the dev
+    server's `GRAPHQL_URL`); `code_roots` are extra import roots for handler modules (the Lambda
+    zip root; the repository root is already importable).
+    """
+
+    def __init__(
+        self,
+        tenant: LocalTenant,
+        emulator: Emulator,
+        *,
+        env_overrides: Mapping[str, str] | None = None,
+        code_roots: Iterable[str] = (),
+    ) -> None:
+        _install_environ()
+        for root in code_roots:
+            if root not in sys.path:
+                sys.path.insert(0, root)
+        self.tenant = tenant
+        host = {k: v for k, v in os.environ.items() if not k.startswith(_HOST_ONLY_PREFIXES)}
+        aws = emulator.lambda_environment(tenant.region)
+        self._env = {
+            spec.name: _function_environment(spec, host, aws, dict(env_overrides or {}))
+            for spec in tenant.functions.values()
+        }
+        self._handlers: dict[str, Handler] = {}
+        self._locks = {name: threading.Lock() for name in tenant.functions}
+
+    def invoke(self, function_name: str, event: Any) -> Any:
+        """Run the function's handler on `event` (JSON-able) and return its JSON result."""
+        spec = self.tenant.function(function_name)
+        handler = self._handler(spec)
+        payload = _json_round_trip(event)
+        context = LambdaContext(spec, str(uuid.uuid4()))
+        started = time.monotonic()
+        token = _invocation_env.set(self._env[spec.name])
+        try:
+            result = handler(payload, context)
+        except Exception as exc:
+            raise LambdaInvocationError(spec.name, type(exc).__name__, str(exc)) from exc
+        finally:
+            _invocation_env.reset(token)
+            elapsed = time.monotonic() - started
+            if elapsed > spec.timeout_s:
+                log.warning("tenant=%s function=%s ran %.1fs, past its %ss timeout",
+                            self.tenant.tenant, spec.name, elapsed, spec.timeout_s)
+        try:
+            return _json_round_trip(result)
+        except (TypeError, ValueError) as exc:
+            raise LambdaInvocationError(spec.name, "Runtime.MarshalError",
+                                        f"Unable to marshal response: {exc}") from exc
+
+    def warm(self) -> None:
+        """Import every function's handler now (cold starts at startup, errors surface early)."""
+        for spec in self.tenant.functions.values():
+            self._handler(spec)
+
+    def environment(self, function_name: str) -> dict[str, str]:
+        """A copy of the environment the function's handler sees."""
+        return dict(self._env[self.tenant.function(function_name).name])
+
+    # loading ---------------------------------------------------------------------------------
+    def _handler(self, spec: FunctionSpec) -> Handler:
+        handler = self._handlers.get(spec.name)
+        if handler is not None:
+            return handler
+        with self._locks[spec.name]:
+            if spec.name not in self._handlers:
+                self._handlers[spec.name] = self._load(spec)
+            return self._handlers[spec.name]
+
+    def _load(self, spec: FunctionSpec) -> Handler:
+        module_path, _, attr = spec.handler.rpartition(".")
+        module_path = module_path.replace("/", ".")
+        if not module_path or not attr:
+            raise HandlerNotFoundError(spec.name, spec.handler, "expected 'module.function'")
+        token = _invocation_env.set(self._env[spec.name])
+        try:
+            module = self._exec_copy(spec, module_path)
+        except HandlerNotFoundError:
+            raise
+        except ImportError as exc:
+            raise LambdaInvocationError(spec.name, "Runtime.ImportModuleError", str(exc)) from exc
+        except SyntaxError as exc:
+            raise LambdaInvocationError(spec.name, "Runtime.UserCodeSyntaxError", str(exc)) from exc
+        except Exception as exc:
+            raise LambdaInvocationError(spec.name, type(exc).__name__, str(exc)) from exc
+        finally:
+            _invocation_env.reset(token)
+        handler = getattr(module, attr, None)
+        if not callable(handler):
+            raise HandlerNotFoundError(spec.name, spec.handler, f"{module_path} has no callable {attr!r}")
+        return handler
+
+    def _exec_copy(self, spec: FunctionSpec, module_path: str) -> ModuleType:
+        found = importlib.util.find_spec(module_path)  # imports (shared) parent packages
+        if found is None or not found.origin:
+            raise HandlerNotFoundError(spec.name, spec.handler, f"module {module_path!r} not found")
+        # Same parent package as the original, so relative imports inside the handler still work.
+        unique = f"{module_path}__local_{_slug(self.tenant.tenant)}_{_slug(spec.name)}"
+        copy_spec = importlib.util.spec_from_file_location(
+            unique, found.origin, submodule_search_locations=found.submodule_search_locations
+        )
+        assert copy_spec is not None and copy_spec.loader is not None
+        module = importlib.util.module_from_spec(copy_spec)
+        sys.modules[unique] = module  # dataclasses/pydantic resolve annotations through sys.modules
+        try:
+            copy_spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(unique, None)
+            raise
+        return module
+
+
+def _function_environment(spec: FunctionSpec, host: dict[str, str], aws: dict[str, str],
+                          overrides: dict[str, str]) -> dict[str, str]:
+    reserved = {
+        **aws,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+    }
+    # Declared variables cannot override the reserved ones, as in AWS.
+    return {**host, **spec.environment, **overrides, **reserved, **_FORCED}
+
+
+def _json_round_trip(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)

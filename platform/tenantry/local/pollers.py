@@ -1,0 +1,305 @@
+"""Event source mappings, emulated: one background thread per (mapping, shard).
+
+Each shard worker reads its shard through the emulator's API (Kinesis GetRecords, DynamoDB Streams
+GetRecords), turns records into what Lambda delivers, drops the ones no filter pattern matches,
+and invokes the function in batches (batch size, batching window), in shard order. Records of one
+shard are never processed concurrently (a parallelization factor above 1 is honoured as 1, which
+keeps the per-partition-key order it promises and is stricter).
+
+Failures, as Lambda handles them:
+- the handler raises: with `bisectBatchOnFunctionError` the batch is split in two and each half is
+  retried on its own (a split does not use up a retry); otherwise the whole batch is retried;
+- the handler returns `batchItemFailures` (only with `ReportBatchItemFailures`): the records before
+  the earliest failed one are committed and the batch is retried from it; a missing, empty or
+  unknown `itemIdentifier` fails the whole batch;
+- after `maximumRetryAttempts` retries (-1 = until the record is too old) or once the oldest record
+  is older than `maximumRecordAgeInSeconds`, the on-failure record (Lambda's shape, pointers to the
+  batch) goes to the declared SQS queue, or the batch is dropped if none is declared, and the shard
+  moves on. Retries back off from `retry_backoff` up to one second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+from tenantry.local import filters, records
+from tenantry.local.emulator import Emulator
+from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
+from tenantry.local.lambda_runtime import LambdaRuntime
+from tenantry.local.model import EventSourceMapping, LocalTenant
+
+log = logging.getLogger("tenantry.local.pollers")
+
+_MAX_BACKOFF_S = 1.0
+
+
+class _KinesisSource:
+    max_limit = 10_000
+
+    def __init__(self, emulator: Emulator, mapping: EventSourceMapping, region: str) -> None:
+        self.client = emulator.client("kinesis", region)
+        self.mapping, self.region = mapping, region
+        self.stream_name = mapping.source_arn.split("/", 1)[1]
+
+    def shards(self) -> list[str]:
+        return [s["ShardId"] for s in self.client.list_shards(StreamName=self.stream_name)["Shards"]]
+
+    def iterator(self, shard_id: str, after: str | None) -> str:
+        args: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": shard_id}
+        if after is not None:
+            args.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after)
+        elif self.mapping.starting_position == "AT_TIMESTAMP":
+            args.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=self.mapping.starting_position_timestamp)
+        else:
+            args.update(ShardIteratorType=self.mapping.starting_position)
+        return self.client.get_shard_iterator(**args)["ShardIterator"]
+
+    def fetch(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        page = self.client.get_records(ShardIterator=iterator, Limit=limit)
+        return page["Records"], page.get("NextShardIterator")
+
+    def to_lambda(self, raw: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        return records.kinesis_record(raw, shard_id=shard_id, stream_arn=self.mapping.source_arn,
+                                      region=self.region)
+
+
+class _DynamoDBSource:
+    max_limit = 1_000
+
+    def __init__(self, emulator: Emulator, mapping: EventSourceMapping, region: str) -> None:
+        self.client = emulator.client("dynamodbstreams", region)
+        self.mapping, self.region = mapping, region
+
+    def shards(self) -> list[str]:
+        description = self.client.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
+        return [s["ShardId"] for s in description["Shards"]]
+
+    def iterator(self, shard_id: str, after: str | None) -> str:
+        args: dict[str, Any] = {"StreamArn": self.mapping.source_arn, "ShardId": shard_id}
+        if after is not None:
+            args.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
+        else:
+            position = self.mapping.starting_position
+            args.update(ShardIteratorType="LATEST" if position == "LATEST" else "TRIM_HORIZON")
+        return self.client.get_shard_iterator(**args)["ShardIterator"]
+
+    def fetch(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        page = self.client.get_records(ShardIterator=iterator, Limit=limit)
+        return page["Records"], page.get("NextShardIterator")
+
+    def to_lambda(self, raw: dict[str, Any], shard_id: str) -> dict[str, Any]:
+        return records.dynamodb_record(raw, stream_arn=self.mapping.source_arn, region=self.region)
+
+
+class _ShardWorker:
+    def __init__(self, owner: "Pollers", mapping: EventSourceMapping, source: Any, shard_id: str) -> None:
+        self.owner, self.mapping, self.source, self.shard_id = owner, mapping, source, shard_id
+        self.name = f"{owner.tenant.tenant}/{mapping.logical_name}/{shard_id}"
+        self.idle_polls = 0     # polls that found nothing new, with nothing buffered or in flight
+        self.activity = 0       # fetches that returned records, and deliveries
+        self.done = False
+        self.last_fetched: str | None = None
+        self.iterator: str | None = source.iterator(shard_id, None)  # now, so LATEST means "from start()"
+        self.thread = threading.Thread(target=self._run, name=f"poller:{self.name}", daemon=True)
+
+    # polling ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        stop, m = self.owner.stopping, self.mapping
+        buffer: list[dict[str, Any]] = []
+        first_buffered = 0.0
+        interval = self.owner.poll_interval
+        while not stop.is_set():
+            try:
+                fetched = self._fetch_into(buffer, m.batch_size - len(buffer)) if len(buffer) < m.batch_size else 0
+            except Exception as exc:  # the emulator hiccuped or the iterator expired: re-open it
+                if stop.is_set():
+                    break
+                log.warning("poller %s: %s; reopening the shard iterator", self.name, exc)
+                stop.wait(_MAX_BACKOFF_S)
+                self._reopen()
+                continue
+            if buffer and not first_buffered:
+                first_buffered = time.monotonic()
+            closed = self.iterator is None
+            if buffer and (len(buffer) >= m.batch_size or closed
+                           or time.monotonic() - first_buffered >= m.batching_window_s):
+                batch, buffer[:] = buffer[: m.batch_size], buffer[m.batch_size:]
+                first_buffered = time.monotonic() if buffer else 0.0
+                self._deliver(batch)
+                self.activity += 1
+                interval = self.owner.poll_interval
+            elif fetched:
+                interval = self.owner.poll_interval
+            elif buffer:
+                stop.wait(self.owner.poll_interval)  # inside the batching window
+            elif closed:
+                break
+            else:
+                self.idle_polls += 1
+                stop.wait(interval)
+                interval = min(interval * 2, self.owner.idle_interval)
+        self.done = True
+
+    def _fetch_into(self, buffer: list[dict[str, Any]], room: int) -> int:
+        if self.iterator is None:
+            return 0
+        raws, self.iterator = self.source.fetch(self.iterator, min(room, self.source.max_limit))
+        for raw in raws:
+            record = self.source.to_lambda(raw, self.shard_id)
+            self.last_fetched = records.sequence_number(record)
+            view = filters.filter_view(record, self.mapping.source_kind)
+            if filters.matches_any(self.mapping.filter_patterns, view):
+                buffer.append(record)
+        if raws:
+            self.activity += 1
+        return len(raws)
+
+    def _reopen(self) -> None:
+        try:
+            self.iterator = self.source.iterator(self.shard_id, self.last_fetched)
+        except Exception as exc:
+            log.warning("poller %s: cannot reopen the shard iterator: %s", self.name, exc)
+
+    # delivery --------------------------------------------------------------------------------
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        m, stop = self.mapping, self.owner.stopping
+        pending = deque([batch])
+        failures = 0
+        while pending and not stop.is_set():
+            piece = pending[0]
+            retry_from, function_error = self._invoke(piece)
+            if retry_from is None:
+                pending.popleft()
+                failures = 0
+                continue
+            if function_error and m.bisect_on_error and len(piece) > 1:
+                half = len(piece) // 2
+                pending.popleft()
+                pending.extendleft([piece[half:], piece[:half]])
+                failures = 0
+                continue
+            piece = pending[0] = piece[retry_from:]
+            failures += 1
+            condition = self._exhausted(piece, failures)
+            if condition:
+                self._send_to_failure_destination(piece, condition, failures, function_error)
+                pending.popleft()
+                failures = 0
+                continue
+            stop.wait(min(self.owner.retry_backoff * 2 ** (failures - 1), _MAX_BACKOFF_S))
+
+    def _invoke(self, piece: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+        """(index to retry from, function error); (None, None) when the whole batch succeeded."""
+        try:
+            result = self.owner.runtime.invoke(self.mapping.function_name, {"Records": piece})
+        except LocalPlatformError as exc:
+            log.warning("tenant=%s mapping=%s function=%s failed on %d record(s): %s",
+                        self.owner.tenant.tenant, self.mapping.logical_name,
+                        self.mapping.function_name, len(piece), exc)
+            return 0, "Unhandled"
+        if not self.mapping.report_batch_item_failures or not isinstance(result, dict):
+            return None, None
+        failed = result.get("batchItemFailures")
+        if not failed:
+            return None, None
+        ids = [records.sequence_number(r) for r in piece]
+        indexes = []
+        for item in failed:
+            identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+            if not identifier or identifier not in ids:
+                return 0, None  # Lambda treats a malformed response as a whole-batch failure
+            indexes.append(ids.index(identifier))
+        return min(indexes), None
+
+    def _exhausted(self, piece: list[dict[str, Any]], failures: int) -> str | None:
+        m = self.mapping
+        if m.max_record_age_s >= 0 and time.time() - records.arrival(piece[0]) > m.max_record_age_s:
+            return "RecordAgeExceeded"
+        if m.max_retry_attempts >= 0 and failures > m.max_retry_attempts:
+            return "RetryAttemptsExhausted"
+        return None
+
+    def _send_to_failure_destination(self, piece: list[dict[str, Any]], condition: str,
+                                     invoke_count: int, function_error: str | None) -> None:
+        m = self.mapping
+        if m.on_failure_queue_url is None:
+            log.warning("poller %s: dropped %d record(s) (%s), no on-failure destination",
+                        self.name, len(piece), condition)
+            return
+        body = records.on_failure_record(
+            kind=m.source_kind, batch=piece, shard_id=self.shard_id, stream_arn=m.source_arn,
+            function_arn=self.owner.tenant.function(m.function_name).arn, condition=condition,
+            invoke_count=invoke_count, function_error=function_error, request_id=str(uuid.uuid4()),
+        )
+        self.owner.sqs.send_message(QueueUrl=m.on_failure_queue_url, MessageBody=json.dumps(body))
+        log.warning("poller %s: sent %d record(s) to the on-failure queue (%s)", self.name, len(piece), condition)
+
+
+class Pollers:
+    """Runs every enabled event source mapping of one tenant. Use as a context manager."""
+
+    def __init__(
+        self,
+        tenant: LocalTenant,
+        runtime: LambdaRuntime,
+        emulator: Emulator,
+        *,
+        poll_interval: float = 0.05,
+        idle_interval: float = 0.1,
+        retry_backoff: float = 0.05,
+    ) -> None:
+        self.tenant, self.runtime, self.emulator = tenant, runtime, emulator
+        self.poll_interval, self.idle_interval, self.retry_backoff = poll_interval, idle_interval, retry_backoff
+        self.stopping = threading.Event()
+        self.sqs = emulator.client("sqs", tenant.region)
+        self._workers: list[_ShardWorker] = []
+
+    def start(self) -> "Pollers":
+        if self._workers:
+            return self
+        for mapping in self.tenant.mappings:
+            if not mapping.enabled:
+                continue
+            source_type = _KinesisSource if mapping.source_kind == "kinesis" else _DynamoDBSource
+            source = source_type(self.emulator, mapping, self.tenant.region)
+            self._workers += [_ShardWorker(self, mapping, source, shard) for shard in source.shards()]
+        for worker in self._workers:
+            worker.thread.start()
+        return self
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every shard has been read to its end and every batch handled, including
+        records produced meanwhile by the handlers themselves (DynamoDB -> Kinesis -> ...)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            before = {w: (w.idle_polls, w.activity) for w in self._workers}
+            # Two idle polls: the second certainly started after this snapshot.
+            while not all(w.done or w.idle_polls >= before[w][0] + 2 for w in self._workers):
+                if time.monotonic() > deadline:
+                    busy = [w.name for w in self._workers if not w.done and w.idle_polls < before[w][0] + 2]
+                    raise DrainTimeoutError(timeout, busy)
+                time.sleep(0.01)
+            if all(w.activity == before[w][1] for w in self._workers):
+                return
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def shard_workers(self) -> list[str]:
+        return [w.name for w in self._workers]
+
+    def __enter__(self) -> "Pollers":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,37 @@
+"""A stream consumer that records each batch and fails on records marked `poison`.
+
+`poison: n` fails the first n deliveries of that record, `poison: "always"` every one. With
+FAILURE_MODE=partial it reports the record in `batchItemFailures`; otherwise it raises.
+"""
+
+import base64
+import json
+import os
+
+from tests.functional.local_support import sink
+
+
+def _body(record):
+    if "kinesis" in record:
+        return json.loads(base64.b64decode(record["kinesis"]["data"]))
+    image = record["dynamodb"].get("NewImage", {})
+    return {k: next(iter(v.values())) for k, v in image.items()}
+
+
+def _sequence(record):
+    return record["kinesis"]["sequenceNumber"] if "kinesis" in record else record["dynamodb"]["SequenceNumber"]
+
+
+def handler(event, context):
+    records = event["Records"]
+    sink.record(context.function_name, records)
+    for record in records:
+        poison = _body(record).get("poison")
+        if poison is None:
+            continue
+        attempt = sink.attempt(context.function_name, _sequence(record))
+        if poison == "always" or attempt <= int(poison):
+            if os.environ.get("FAILURE_MODE") == "partial":
+                return {"batchItemFailures": [{"itemIdentifier": _sequence(record)}]}
+            raise RuntimeError(f"poison record {_sequence(record)}")
+    return {"batchItemFailures": []}

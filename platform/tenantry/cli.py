@@ -11,6 +11,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES = [
     "tenantry.cli_tenant",
     "tenantry.cli_preview",
+    "tenantry.local.cli",
 ]
 
 

@@ -1,0 +1,29 @@
+"""`tenantry dev`: run every tenant's platform locally (registered by `tenantry.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dev", help="run the platform locally on an embedded AWS emulator until Ctrl-C",
+        description="Provision every tenant (or those named with --tenant) from what the Pulumi "
+                    "program declares, on an embedded AWS emulator, and serve each tenant's "
+                    "GraphQL API at http://HOST:PORT/<tenant>/graphql.")
+    parser.add_argument("--tenant", action="append", default=[], metavar="NAME",
+                        help="tenant to run (repeatable; default: every tenant in tenants/)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4000, help="port to listen on (default 4000)")
+    parser.add_argument("--dev-json", type=Path, default=None, metavar="PATH",
+                        help="where to write the endpoints (default .tenantry/dev.json)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tenantry.cli_common import project_root
+    from tenantry.local.dev import DevOptions, run
+
+    return run(DevOptions(root=project_root(args), tenants=tuple(args.tenant),
+                          host=args.host, port=args.port, dev_json=args.dev_json))

@@ -1,0 +1,163 @@
+"""`tenantry dev`: every tenant's platform, offline, in one process.
+
+Start-up, in this order, so each step can rely on the previous one:
+1. bind the API port (a busy port fails here, before anything slow happens);
+2. start the AWS emulator (moto) on a free loopback port;
+3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`) and
+   create what it declares in the emulator (`tenantry.local.applier.apply`);
+4. serve every tenant's AppSync API from the declared schema, data sources and resolver code;
+5. start the event source mapping pollers (the projector publishes back into step 4's server);
+6. print the endpoints, write `.tenantry/dev.json`, print `ready`.
+Ctrl-C / SIGTERM stop everything in reverse order and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import socket
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from aiohttp import web
+
+from tenantry.local import wiring
+from tenantry.local.auth import api_key_for
+from tenantry.local.server import AppSyncServer, TenantApi
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_PORT_IN_USE = 2
+DEV_JSON = Path(".tenantry") / "dev.json"
+WORKER_THREADS = 32      # resolver calls block (V8, botocore, in-process Lambdas)
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    root: Path
+    tenants: tuple[str, ...] = ()        # empty = every tenant of tenants/
+    host: str = "127.0.0.1"
+    port: int = 4000
+    dev_json: Path | None = None         # default: <root>/.tenantry/dev.json
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    graphql_url: str
+    realtime_url: str
+    api_key: str
+
+
+class PortInUseError(Exception):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"{host}:{port} is already in use")
+        self.host = host
+        self.port = port
+
+
+class _Stop(Exception):
+    """SIGTERM during the synchronous start-up: unwind like Ctrl-C."""
+
+
+def endpoints(tenant: str, host: str, port: int) -> Endpoints:
+    base = f"{host}:{port}"
+    return Endpoints(f"http://{base}/{tenant}/graphql", f"ws://{base}/{tenant}/graphql/realtime",
+                     api_key_for(tenant))
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUseError(host, port) from exc
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def write_dev_json(path: Path, apis: dict[str, Endpoints]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"tenants": {name: dataclasses.asdict(e) for name, e in sorted(apis.items())}}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)   # readers never see a half-written file
+    return path
+
+
+async def _serve(sock: socket.socket, server: AppSyncServer, platform: "wiring.Platform",
+                 announce: Callable[[], None]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+        await loop.run_in_executor(None, platform.start_pollers)
+        announce()
+        await stop.wait()
+    finally:
+        await loop.run_in_executor(None, platform.stop_pollers)
+        await runner.cleanup()
+
+
+def run(options: DevOptions, out: TextIO = sys.stdout) -> int:
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    previous_term = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        sock = bind(options.host, options.port)
+    except PortInUseError as exc:
+        print(f"tenantry dev: cannot listen on {exc.host}:{exc.port}: address already in use "
+              f"(another `tenantry dev`?). Pick another port with --port.", file=sys.stderr, flush=True)
+        return EXIT_PORT_IN_USE
+    try:
+        with ExitStack() as stack, ThreadPoolExecutor(WORKER_THREADS, "tenantry-resolver") as threads:
+            stack.callback(sock.close)
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tenantry-dev-")))
+            platform = stack.enter_context(wiring.Platform(options.root, workdir, say))
+            names = platform.tenant_names(options.tenants)
+            apis: dict[str, TenantApi] = {}
+            urls: dict[str, Endpoints] = {}
+            for name in names:
+                urls[name] = endpoints(name, options.host, options.port)
+                apis[name] = platform.add_tenant(name, urls[name], threads)
+            server = AppSyncServer(apis)
+
+            def announce() -> None:
+                for name in names:
+                    say(f"{name}:")
+                    say(f"  GraphQL:   {urls[name].graphql_url}")
+                    say(f"  Real-time: {urls[name].realtime_url}")
+                    say(f"  API key:   {urls[name].api_key}")
+                path = write_dev_json(options.dev_json or options.root / DEV_JSON, urls)
+                say(f"wrote {path}")
+                say("ready")
+
+            asyncio.run(_serve(sock, server, platform, announce))
+            say("stopping")
+    except (KeyboardInterrupt, _Stop):
+        say("stopping")
+    except wiring.StartupError as exc:
+        print(f"tenantry dev: {exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    say("stopped")
+    return EXIT_OK
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise _Stop()

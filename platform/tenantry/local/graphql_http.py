@@ -1,0 +1,388 @@
+"""GraphQL execution for one tenant's API, as AppSync does it.
+
+graphql-core parses, validates and walks the operation; every field goes through `_resolve`,
+which applies AppSync's directive-based authorization and hands fields that have a declared
+resolver to the AppSync `FieldExecutor` (JS in V8, DynamoDB / Lambda / NONE data sources). Fields
+without a resolver read the same-named property of their parent, as AppSync does. The executor is
+blocking (V8, botocore, in-process Lambdas), so it runs on worker threads and the event loop stays
+free for WebSocket traffic and for the projector's own publish calls back into this server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Protocol
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute,
+    parse,
+    print_ast,
+    validate,
+)
+
+from tenantry.appsync.executor import ResolverError
+from tenantry.local.appsync_schema import allowed_modes, subscribed_mutations
+from tenantry.local.auth import Caller
+
+log = logging.getLogger("tenantry.local.graphql")
+
+
+class FieldExecutorLike(Protocol):
+    def resolve(self, call: Any) -> Any: ...
+    def subscription_filter(self, call: Any) -> dict | None: ...
+    def close(self) -> None: ...
+
+
+class ExecutorPool:
+    """FieldExecutors checked out one per field call: each V8 context serves one thread at a time.
+
+    Created lazily, at most `size` of them (a V8 isolate is not free); a caller beyond that waits.
+    """
+
+    def __init__(self, factory: Callable[[], FieldExecutorLike], size: int = 8) -> None:
+        self._factory = factory
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: queue.SimpleQueue[FieldExecutorLike] = queue.SimpleQueue()
+        self._all: list[FieldExecutorLike] = []
+        self._lock = threading.Lock()
+
+    def _checkout(self) -> FieldExecutorLike:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            executor = self._factory()
+            with self._lock:
+                self._all.append(executor)
+            return executor
+
+    def run(self, method: str, call: Any) -> Any:
+        with self._slots:
+            executor = self._checkout()
+            try:
+                return getattr(executor, method)(call)
+            finally:
+                self._idle.put(executor)
+
+    def close(self) -> None:
+        for executor in self._all:
+            executor.close()
+        self._all.clear()
+
+
+class AppSyncFieldError(GraphQLError):
+    """A field error carrying AppSync's extra members (errorType, data, errorInfo)."""
+
+    def __init__(self, message: str, error_type: str | None, data: Any = None,
+                 error_info: Any = None) -> None:
+        super().__init__(message, extensions={
+            "errorType": error_type, "data": data, "errorInfo": error_info})
+
+
+def appsync_error(error: GraphQLError, default_type: str | None = None) -> dict:
+    """graphql-core error -> AppSync's error object shape."""
+    original = error.original_error
+    extensions = (original.extensions if isinstance(original, GraphQLError) else None) \
+        or error.extensions or {}
+    return {
+        "path": error.path,
+        "data": extensions.get("data"),
+        "errorType": extensions.get("errorType", default_type),
+        "errorInfo": extensions.get("errorInfo"),
+        "locations": [{"line": loc.line, "column": loc.column, "sourceName": None}
+                      for loc in error.locations or ()] or None,
+        "message": error.message,
+    }
+
+
+def request_error(message: str, error_type: str = "ValidationError") -> dict:
+    return {"path": None, "data": None, "errorType": error_type, "errorInfo": None,
+            "locations": None, "message": message}
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers arrive as Decimal; GraphQL Int/Float want Python numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass
+class _Context:
+    caller: Caller
+    headers: dict[str, str]
+    variables: dict[str, Any]
+    appended: list[dict] = field(default_factory=list)   # util.appendError errors
+
+
+@dataclass(frozen=True)
+class Published:
+    mutation: str            # mutation field name
+    payload: dict            # its result, as the mutation's selection set shaped it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: dict
+    published: tuple[Published, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+
+
+@dataclass(frozen=True)
+class SubscriptionRequest:
+    document: DocumentNode
+    operation_name: str | None
+    variables: dict[str, Any]
+    field_name: str
+    arguments: dict[str, Any]
+    filter: dict | None
+
+
+class SubscriptionRefusedError(Exception):
+    def __init__(self, errors: list[dict]) -> None:
+        super().__init__(errors[0]["message"] if errors else "subscription refused")
+        self.errors = errors
+
+
+def _selection_fields(selection_set: SelectionSetNode | None, fragments: dict) -> Iterator[FieldNode]:
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _selection_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _selection_fields(fragment.selection_set, fragments)
+
+
+def selection_set_list(selection_set: SelectionSetNode | None, fragments: dict,
+                       prefix: str = "") -> list[str]:
+    """AppSync's `info.selectionSetList`: field paths, nested ones joined with '/'."""
+    result: list[str] = []
+    for node in _selection_fields(selection_set, fragments):
+        if node.name.value.startswith("__"):
+            continue
+        path = f"{prefix}{node.name.value}"
+        result.append(path)
+        result.extend(selection_set_list(node.selection_set, fragments, f"{path}/"))
+    return result
+
+
+class TenantGraphQL:
+    """Executes operations against one tenant's API."""
+
+    def __init__(self, tenant: str, schema: GraphQLSchema, resolved: set[tuple[str, str]],
+                 executors: ExecutorPool, threads: ThreadPoolExecutor,
+                 call_factory: Callable[..., Any]) -> None:
+        self.tenant = tenant
+        self.schema = schema
+        self._resolved = resolved
+        self._executors = executors
+        self._threads = threads
+        self._call_factory = call_factory
+        self._auth_cache: dict[tuple[str, str], frozenset[str]] = {}
+        self.subscriptions_for = subscribed_mutations(schema)
+
+    # -- queries and mutations ------------------------------------------------------------------
+
+    def prepare(self, query: str, operation_name: str | None) -> Prepared | list[dict]:
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return [appsync_error(exc, "MalformedHttpRequestException")]
+        errors = validate(self.schema, document)
+        if errors:
+            return [appsync_error(e, "ValidationError") for e in errors]
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [op for op in operations
+                  if operation_name is None or (op.name and op.name.value == operation_name)]
+        if len(chosen) != 1:
+            return [request_error("Exactly one operation must be selected (operationName).")]
+        return Prepared(document, chosen[0])
+
+    async def execute(self, query: str, variables: dict | None, operation_name: str | None,
+                      caller: Caller, headers: dict[str, str]) -> Outcome:
+        prepared = self.prepare(query, operation_name)
+        if isinstance(prepared, list):
+            return Outcome({"data": None, "errors": prepared})
+        if prepared.operation.operation == OperationType.SUBSCRIPTION:
+            return Outcome({"data": None, "errors": [request_error(
+                "Subscriptions are served on the real-time endpoint (/graphql/realtime).")]})
+        context = _Context(caller, headers, variables or {})
+        result = execute(self.schema, prepared.document, context_value=context,
+                         variable_values=variables, operation_name=operation_name,
+                         field_resolver=self._resolve)
+        if inspect.isawaitable(result):
+            result = await result
+        errors = [appsync_error(e, "ValidationError" if result.data is None and e.path is None
+                                else None) for e in result.errors or ()]
+        errors.extend(context.appended)
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = errors
+        published = ()
+        if prepared.operation.operation == OperationType.MUTATION and result.data:
+            published = self._published(prepared, result.data, errors)
+        return Outcome(body, published)
+
+    def _published(self, prepared: Prepared, data: dict, errors: list[dict]) -> tuple[Published, ...]:
+        failed = {e["path"][0] for e in errors if e.get("path")}
+        out = []
+        for node in _selection_fields(prepared.operation.selection_set, {}):
+            key = node.alias.value if node.alias else node.name.value
+            if node.name.value in self.subscriptions_for and key not in failed \
+                    and isinstance(data.get(key), dict):
+                out.append(Published(node.name.value, data[key]))
+        return tuple(out)
+
+    # -- per-field resolution -------------------------------------------------------------------
+
+    def _modes(self, type_name: str, field_name: str) -> frozenset[str]:
+        key = (type_name, field_name)
+        if key not in self._auth_cache:
+            self._auth_cache[key] = allowed_modes(self.schema, type_name, field_name)
+        return self._auth_cache[key]
+
+    def _resolve(self, source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+        type_name, field_name = info.parent_type.name, info.field_name
+        context: _Context = info.context
+        if context.caller.mode not in self._modes(type_name, field_name):
+            raise AppSyncFieldError(
+                f"Not Authorized to access {field_name} on type {type_name}", "Unauthorized")
+        if (type_name, field_name) in self._resolved:
+            return self._run_resolver(source, info, arguments)
+        if isinstance(source, dict):
+            return source.get(field_name)
+        return getattr(source, field_name, None)
+
+    def field_call(self, type_name: str, field_name: str, arguments: dict, source: Any,
+                   context: _Context, field_nodes: list[FieldNode], fragments: dict,
+                   path: list | None = None) -> Any:
+        selection = field_nodes[0].selection_set
+        return self._call_factory(
+            type_name=type_name, field_name=field_name, arguments=arguments,
+            source=source if isinstance(source, dict) else None,
+            identity=context.caller.identity, request_headers=context.headers,
+            selection_set_list=selection_set_list(selection, fragments),
+            selection_set_graphql=print_ast(selection) if selection else "",
+            variables=context.variables, path=tuple(path or (field_name,)),
+            locations=tuple(_locations(field_nodes)),
+        )
+
+    async def _run_resolver(self, source: Any, info: GraphQLResolveInfo, arguments: dict) -> Any:
+        path = info.path.as_list()
+        call = self.field_call(info.parent_type.name, info.field_name, arguments, source,
+                               info.context, list(info.field_nodes), info.fragments, path)
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(self._threads, self._executors.run, "resolve", call)
+        data = plain(outcome.data)
+        errors = [_with_path(e, path, _locations(info.field_nodes)) for e in outcome.errors or ()]
+        if not errors:
+            return data
+        if data is None:
+            # The last error is the one that nulled the field (util.error); earlier ones were
+            # appended (util.appendError) and are reported alongside it.
+            info.context.appended.extend(errors[:-1])
+            last = errors[-1]
+            raise AppSyncFieldError(last["message"], last["errorType"], last["data"],
+                                    last["errorInfo"])
+        info.context.appended.extend(errors)
+        return data
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    async def prepare_subscription(self, query: str, variables: dict | None,
+                                   operation_name: str | None, caller: Caller,
+                                   headers: dict[str, str]) -> SubscriptionRequest:
+        prepared = self.prepare(query, operation_name)
+        if isinstance(prepared, list):
+            raise SubscriptionRefusedError(prepared)
+        if prepared.operation.operation != OperationType.SUBSCRIPTION:
+            raise SubscriptionRefusedError([request_error(
+                "Only subscriptions are allowed on the real-time endpoint.", "UnsupportedOperation")])
+        roots = list(_selection_fields(prepared.operation.selection_set, {}))
+        if len(roots) != 1:
+            raise SubscriptionRefusedError([request_error(
+                "A subscription must select exactly one root field.")])
+        field_name = roots[0].name.value
+        if caller.mode not in self._modes("Subscription", field_name):
+            raise SubscriptionRefusedError([request_error(
+                f"Not Authorized to access {field_name} on type Subscription", "Unauthorized")])
+        arguments = self._subscription_arguments(prepared, variables)
+        context = _Context(caller, headers, variables or {})
+        fragments = {d.name.value: d for d in prepared.document.definitions
+                     if d.kind == "fragment_definition"}
+        call = self.field_call("Subscription", field_name, arguments, None, context,
+                               roots, fragments)
+        loop = asyncio.get_running_loop()
+        try:
+            filter_ = await loop.run_in_executor(
+                self._threads, self._executors.run, "subscription_filter", call)
+        except ResolverError as exc:  # the resolver refused (util.error / unauthorized)
+            raise SubscriptionRefusedError([exc.error]) from exc
+        return SubscriptionRequest(prepared.document, operation_name, variables or {},
+                                   field_name, arguments, plain(filter_))
+
+    def _subscription_arguments(self, prepared: Prepared, variables: dict | None) -> dict:
+        captured: dict[str, Any] = {}
+
+        def capture(source: Any, info: GraphQLResolveInfo, **arguments: Any) -> None:
+            if info.parent_type.name == "Subscription":
+                captured.update(arguments)
+            return None
+
+        result = execute(self.schema, prepared.document, variable_values=variables,
+                         field_resolver=capture)
+        if result.errors and not captured:
+            raise SubscriptionRefusedError([appsync_error(e, "ValidationError")
+                                            for e in result.errors])
+        return captured
+
+    def render(self, subscription: SubscriptionRequest, payload: dict) -> dict:
+        """Reshape a published result to the subscriber's selection set."""
+        result = execute(self.schema, subscription.document,
+                         root_value={subscription.field_name: payload},
+                         variable_values=subscription.variables,
+                         operation_name=subscription.operation_name)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [appsync_error(e) for e in result.errors]
+        return body
+
+
+def _locations(nodes: Any) -> list[dict]:
+    found = [n.loc.source.get_location(n.loc.start) for n in nodes if n.loc]
+    return [{"line": loc.line, "column": loc.column, "sourceName": None} for loc in found]
+
+
+def _with_path(error: dict, path: list, locations: list) -> dict:
+    return {"path": error.get("path") or path, "data": error.get("data"),
+            "errorType": error.get("errorType"), "errorInfo": error.get("errorInfo"),
+            "locations": error.get("locations") or locations or None,
+            "message": error.get("message", "")}

@@ -1,0 +1,107 @@
+"""The local AppSync endpoint: one aiohttp app per process, every tenant under its own prefix.
+
+  POST /<tenant>/graphql             queries and mutations (API key or SigV4)
+  GET  /<tenant>/graphql/realtime    AppSync real-time WebSocket protocol
+  GET  /                             which tenants are served (a convenience for humans)
+
+A mutation named in `@aws_subscribe` is fanned out to that tenant's subscribers before the HTTP
+response is sent, so a caller that publishes in order (the projector) is delivered in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from tenantry.local.auth import Authenticator, SignedRequest, UnauthorizedError
+from tenantry.local.graphql_http import TenantGraphQL, request_error
+from tenantry.local.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
+
+log = logging.getLogger("tenantry.local.server")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TenantApi:
+    tenant: str
+    authenticator: Authenticator
+    graphql: TenantGraphQL
+    hub: SubscriptionHub
+
+
+def _json(body: dict, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body, separators=(",", ":")), status=status,
+                        content_type="application/json")
+
+
+def _unauthorized(reason: str) -> web.Response:
+    return _json({"errors": [{"errorType": UnauthorizedError.error_type, "message": reason}]}, 401)
+
+
+class AppSyncServer:
+    def __init__(self, apis: dict[str, TenantApi], keep_alive: float = KEEP_ALIVE_SECONDS) -> None:
+        self.apis = apis
+        self.keep_alive = keep_alive
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self.app.add_routes([
+            web.get("/", self._index),
+            web.post("/{tenant}/graphql", self._graphql),
+            web.get("/{tenant}/graphql/realtime", self._realtime),
+        ])
+
+    def _api(self, request: web.Request) -> TenantApi:
+        api = self.apis.get(request.match_info["tenant"])
+        if api is None:
+            raise web.HTTPNotFound(text=json.dumps({"errors": [request_error(
+                f"No API for tenant {request.match_info['tenant']!r}.", "NotFoundException")]}),
+                content_type="application/json")
+        return api
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return _json({"tenants": sorted(self.apis)})
+
+    async def _graphql(self, request: web.Request) -> web.Response:
+        api = self._api(request)
+        raw = await request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        request_id = str(uuid.uuid4())
+        try:
+            caller = api.authenticator.authenticate(
+                SignedRequest("POST", (request.path, "/graphql"), headers, raw))
+        except UnauthorizedError as exc:
+            log.info("unauthorized: %s", exc.reason, extra={"tenant_id": api.tenant})
+            return _unauthorized(exc.reason)
+        try:
+            body = json.loads(raw)
+            query = body["query"]
+            if not isinstance(query, str):
+                raise TypeError("query")
+        except (ValueError, KeyError, TypeError):
+            return _json({"errors": [request_error(
+                "Request body must be JSON with a string `query`.", "MalformedHttpRequestException")]}, 400)
+        # AppSync hands resolvers the request id it returns to the caller (x-amzn-RequestId).
+        outcome = await api.graphql.execute(query, body.get("variables"), body.get("operationName"),
+                                            caller, {**headers, "x-amzn-requestid": request_id})
+        for published in outcome.published:
+            await api.hub.publish(published)
+        response = _json(outcome.body)
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
+
+    async def _realtime(self, request: web.Request) -> web.StreamResponse:
+        api = self._api(request)
+        return await serve_realtime(request, api.tenant, api.authenticator, api.graphql, api.hub,
+                                    self.keep_alive)
+
+
+def build_tenant_api(tenant: str, graphql: TenantGraphQL, api_key: str,
+                     filter_matches, credentials=None) -> TenantApi:
+    """Wire one tenant's authenticator, executor and subscription hub together."""
+    authenticator = (Authenticator(tenant, api_key) if credentials is None
+                     else Authenticator(tenant, api_key, credentials))
+    return TenantApi(tenant, authenticator, graphql, SubscriptionHub(graphql, filter_matches))

@@ -1,0 +1,192 @@
+"""Assembles the local platform from what each tenant's Pulumi program declares.
+
+Everything the AppSync emulator serves comes from the declared resources: the schema from the
+`GraphQLApi`, the data sources (and which table or function each points at) from the
+`DataSource`s, and the resolver code from the `Resolver`s (written to a scratch directory so the
+V8 executor loads exactly the declared code). The AWS side (tables, streams, functions, mappings)
+is created by `tenantry.local.applier`; this module only wires the pieces together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from tenantry.inventory import DeclaredResource
+from tenantry.local.appsync_schema import build_appsync_schema
+from tenantry.local.graphql_http import ExecutorPool, TenantGraphQL
+from tenantry.local.model import LocalTenant, function_name_from
+from tenantry.local.server import TenantApi, build_tenant_api
+
+GRAPHQL_API = "aws:appsync/graphQLApi:GraphQLApi"
+DATA_SOURCE = "aws:appsync/dataSource:DataSource"
+RESOLVER = "aws:appsync/resolver:Resolver"
+GRAPHQL_URL_ENV = "GRAPHQL_URL"
+
+
+class StartupError(Exception):
+    """The local platform cannot start; the message says which tenant and why."""
+
+    def __init__(self, tenant: str, reason: str) -> None:
+        super().__init__(f"{tenant}: {reason}")
+        self.tenant = tenant
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredApi:
+    schema: str
+    spec: Any                              # tenantry.appsync.spec.ApiSpec
+    resolver_dir: Path
+    tables: dict[str, str]                 # data source -> physical table
+    functions: dict[str, str]              # data source -> function name
+
+
+def declared_api(tenant: str, resources: list[DeclaredResource], workdir: Path) -> DeclaredApi:
+    from tenantry.appsync.spec import ApiSpec, DataSourceKind, DataSourceSpec, ResolverSpec, Target
+
+    apis = [r for r in resources if r.type == GRAPHQL_API]
+    if len(apis) != 1:
+        raise StartupError(tenant, f"expected one declared {GRAPHQL_API}, found {len(apis)}")
+    resolver_dir = workdir / tenant / "resolvers"
+    resolver_dir.mkdir(parents=True, exist_ok=True)
+    data_sources, tables, functions = [], {}, {}
+    for resource in (r for r in resources if r.type == DATA_SOURCE):
+        name, kind = resource.inputs["name"], DataSourceKind(resource.inputs["type"])
+        data_sources.append(DataSourceSpec(name, kind, Target.NOTHING))
+        if kind is DataSourceKind.DYNAMODB:
+            tables[name] = resource.inputs["dynamodbConfig"]["tableName"]
+        elif kind is DataSourceKind.LAMBDA:
+            functions[name] = function_name_from(resource.inputs["lambdaConfig"]["functionArn"])
+    resolvers = []
+    for resource in (r for r in resources if r.type == RESOLVER):
+        type_name, field_name = resource.inputs["type"], resource.inputs["field"]
+        code_file = f"{type_name}.{field_name}.js"
+        (resolver_dir / code_file).write_text(resource.inputs["code"], encoding="utf-8")
+        resolvers.append(ResolverSpec(type_name, field_name, resource.inputs["dataSource"], code_file))
+    spec = ApiSpec(tuple(data_sources), tuple(resolvers))
+    return DeclaredApi(apis[0].inputs["schema"], spec, resolver_dir, tables, functions)
+
+
+@dataclasses.dataclass
+class Backends:
+    """`DataSourceBackends` for the field executor: the emulator's DynamoDB and Lambdas."""
+    dynamodb: Any
+    tables: dict[str, str]
+    functions: dict[str, str]
+    invoke: Callable[[str, dict], Any]
+
+    def table_name(self, data_source: str) -> str:
+        return self.tables[data_source]
+
+    def invoke_lambda(self, data_source: str, event: dict) -> Any:
+        return self.invoke(self.functions[data_source], event)
+
+
+def localize(tenant: LocalTenant, graphql_url: str) -> LocalTenant:
+    """Functions that call the API (the projector's publish) call the local server instead."""
+    functions = {
+        name: dataclasses.replace(spec, environment={**spec.environment, GRAPHQL_URL_ENV: graphql_url})
+        if GRAPHQL_URL_ENV in spec.environment else spec
+        for name, spec in tenant.functions.items()
+    }
+    return dataclasses.replace(tenant, functions=functions)
+
+
+class Platform:
+    """The emulator, each tenant's provisioned resources, Lambdas and pollers."""
+
+    def __init__(self, root: Path, workdir: Path, say: Callable[[str], None]) -> None:
+        self.root = root
+        self.workdir = workdir
+        self.say = say
+        self.emulator: Any = None
+        self.tenants: dict[str, LocalTenant] = {}
+        self._runtimes: dict[str, Any] = {}
+        self._pollers: list[Any] = []
+        self._pools: list[ExecutorPool] = []
+
+    def __enter__(self) -> "Platform":
+        from tenantry.local.emulator import Emulator
+
+        self.emulator = Emulator().start()
+        self.say(f"AWS emulator (moto) on {self.emulator.endpoint_url}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_pollers()
+        for pool in self._pools:
+            pool.close()
+        for runtime in self._runtimes.values():
+            close = getattr(runtime, "close", None)
+            if close:
+                close()
+        if self.emulator is not None:
+            self.emulator.stop()
+
+    def tenant_names(self, requested: tuple[str, ...]) -> list[str]:
+        from tenantry.config import tenant_names
+
+        known = tenant_names(self.root)
+        unknown = [n for n in requested if n not in known]
+        if unknown:
+            raise StartupError(", ".join(unknown), f"no such tenant in tenants/ (known: {', '.join(known)})")
+        names = list(dict.fromkeys(requested)) or known
+        if not names:
+            raise StartupError("-", "no tenants in tenants/ (create one with `tenantry tenant new NAME`)")
+        return names
+
+    def add_tenant(self, name: str, endpoints: Any, threads: ThreadPoolExecutor) -> TenantApi:
+        from tenantry.appsync.executor import FieldCall, FieldExecutor, filter_matches
+        from tenantry.config import TenantConfigError, load_tenant_by_name
+        from tenantry.local.applier import apply
+        from tenantry.local.errors import LocalPlatformError
+        from tenantry.mocks import declare
+
+        try:
+            config = load_tenant_by_name(self.root, name)
+        except TenantConfigError as exc:
+            raise StartupError(name, str(exc)) from exc
+        resources = declare(config)
+        self.say(f"{name}: declared {len(resources)} resources (Pulumi mock runtime)")
+        try:
+            local = localize(apply(resources, self.emulator, tenant=name, region=config.region),
+                             endpoints.graphql_url)
+        except LocalPlatformError as exc:
+            raise StartupError(name, str(exc)) from exc
+        self.tenants[name] = local
+        self.say(f"{name}: provisioned {len(local.tables)} tables, {len(local.streams)} streams, "
+                 f"{len(local.functions)} functions, {len(local.mappings)} event source mappings")
+        api = declared_api(name, resources, self.workdir)
+        runtime = self._runtime(local)
+        backends = Backends(self.emulator.client("dynamodb", local.region), api.tables,
+                            api.functions, runtime.invoke)
+        pool = ExecutorPool(lambda: FieldExecutor(api.spec, api.resolver_dir, backends))
+        self._pools.append(pool)
+        resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
+        graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, pool, threads,
+                                FieldCall)
+        return build_tenant_api(name, graphql, endpoints.api_key, filter_matches)
+
+    def _runtime(self, tenant: LocalTenant) -> Any:
+        from tenantry.local.lambda_runtime import LambdaRuntime
+
+        runtime = LambdaRuntime(tenant, self.emulator)
+        runtime.warm()    # cold starts (and import errors) at start-up, not on the first request
+        self._runtimes[tenant.tenant] = runtime
+        return runtime
+
+    def start_pollers(self) -> None:
+        from tenantry.local.pollers import Pollers
+
+        for name, tenant in self.tenants.items():
+            pollers = Pollers(tenant, self._runtimes[name], self.emulator)
+            pollers.start()
+            self._pollers.append(pollers)
+        self.say(f"event source mappings polling for {', '.join(self.tenants)}")
+
+    def stop_pollers(self) -> None:
+        while self._pollers:
+            self._pollers.pop().stop()

@@ -1,0 +1,141 @@
+"""Helpers of the e2e suite and the benchmark: `tenantry dev` as a subprocess, gql clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gql import Client, GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.appsync_auth import AppSyncApiKeyAuthentication
+from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_DEADLINE_S = 120      # a generous ceiling for a loaded CI box, not a performance check
+TENANTS = ("acme", "globex")
+TENANTRY = [str(Path(sys.executable).with_name("tenantry"))]     # the installed console script
+
+
+@dataclass(frozen=True)
+class TenantEndpoint:
+    name: str
+    graphql_url: str
+    realtime_url: str
+    api_key: str
+
+    @property
+    def host(self) -> str:
+        return self.graphql_url.split("/")[2]
+
+
+@dataclass
+class DevServer:
+    process: subprocess.Popen
+    output: list[str]
+    tenants: dict[str, TenantEndpoint]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pump(stream, lines: list[str], ready: threading.Event) -> None:
+    for line in stream:
+        lines.append(line.rstrip("\n"))
+        if line.strip() == "ready":
+            ready.set()
+
+
+def start_dev(tmp: Path, port: int, *extra: str) -> DevServer:
+    dev_json = tmp / "dev.json"
+    process = subprocess.Popen(
+        [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+    threading.Thread(target=_pump, args=(process.stdout, lines, ready), daemon=True).start()
+    deadline = time.monotonic() + STARTUP_DEADLINE_S
+    while not ready.wait(0.1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("tenantry dev did not become ready:\n" + "\n".join(lines))
+    document = json.loads(dev_json.read_text())
+    tenants = {name: TenantEndpoint(name, **values) for name, values in document["tenants"].items()}
+    return DevServer(process, lines, tenants)
+
+
+def stop_dev(server: DevServer) -> int:
+    server.process.send_signal(signal.SIGINT)
+    try:
+        return server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        return -9
+
+
+def uid(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Api:
+    """Synchronous helpers over gql's AIOHTTPTransport, for one tenant and one key."""
+
+    def __init__(self, endpoint: TenantEndpoint, api_key: str | None = None) -> None:
+        self.endpoint = endpoint
+        self.api_key = api_key or endpoint.api_key
+
+    async def aexecute(self, query: str, variables: dict | None = None) -> dict:
+        transport = AIOHTTPTransport(url=self.endpoint.graphql_url, headers={"x-api-key": self.api_key})
+        async with Client(transport=transport) as session:
+            return await session.execute(GraphQLRequest(query, variable_values=variables))
+
+    def execute(self, query: str, variables: dict | None = None) -> dict:
+        return asyncio.run(self.aexecute(query, variables))
+
+
+def eventually(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+    """Read-model queries see the projector's work asynchronously: poll until it is there."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached; last value: {value!r}")
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
+class AckedAppSyncTransport(AppSyncWebsocketsTransport):
+    """gql's AppSync transport, unchanged on the wire; records `start_ack` so a test knows when
+    the subscription is live before it causes the update."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acked = asyncio.Event()
+
+    def _parse_answer(self, answer: str):
+        parsed = super()._parse_answer(answer)
+        if parsed[0] == "start_ack":
+            self.acked.set()
+        return parsed
+
+
+def realtime_transport(endpoint: TenantEndpoint, api_key: str | None = None) -> AckedAppSyncTransport:
+    return AckedAppSyncTransport(
+        url=endpoint.realtime_url,
+        auth=AppSyncApiKeyAuthentication(host=endpoint.host, api_key=api_key or endpoint.api_key))

@@ -1,0 +1,75 @@
+"""The `tenantry dev` command itself: dev.json, the README snippet, busy port, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.support import ROOT, TENANTRY, free_port, start_dev
+
+pytestmark = pytest.mark.e2e
+
+QUICKSTART = ROOT / "docs" / "quickstart.md"
+
+
+def test_dev_json_lists_every_tenant_with_its_endpoints(dev):
+    for name, endpoint in dev.tenants.items():
+        assert endpoint.graphql_url.endswith(f"/{name}/graphql")
+        assert endpoint.realtime_url.startswith("ws://") and endpoint.realtime_url.endswith(f"/{name}/graphql/realtime")
+        assert endpoint.api_key.startswith("da2-")
+    assert {"acme", "globex"} <= set(dev.tenants)
+    assert len({e.api_key for e in dev.tenants.values()}) == len(dev.tenants)
+
+
+def test_output_prints_each_endpoint_before_ready(dev):
+    before_ready = dev.output[: dev.output.index("ready")]
+    for endpoint in dev.tenants.values():
+        for value in (endpoint.graphql_url, endpoint.realtime_url, endpoint.api_key):
+            assert any(value in line for line in before_ready)
+
+
+def test_readme_python_snippet_runs(dev, tmp_path):
+    # GIVEN the quickstart's Python block, run from a directory whose .tenantry/dev.json is this server's
+    snippet = re.search(r"```python\n(.*?)```", QUICKSTART.read_text(), re.S).group(1)
+    (tmp_path / ".tenantry").mkdir()
+    (tmp_path / ".tenantry" / "dev.json").write_text(json.dumps(
+        {"tenants": {n: {"graphql_url": e.graphql_url, "realtime_url": e.realtime_url, "api_key": e.api_key}
+                     for n, e in dev.tenants.items()}}))
+    (tmp_path / "snippet.py").write_text(snippet)
+    # WHEN it runs THEN it sees the deposit arrive on the subscription
+    done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "'balance': 4200" in done.stdout
+
+
+def test_busy_port_is_a_clear_error_with_exit_code_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run([*TENANTRY, "dev", "--port", str(port)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"127.0.0.1:{port}" in done.stderr and "already in use" in done.stderr
+
+
+def test_sigterm_stops_cleanly(tmp_path):
+    server = start_dev(tmp_path, free_port(), "--tenant", "globex")
+    assert set(server.tenants) == {"globex"}
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=60) == 0
+
+
+def test_unknown_tenant_is_refused(tmp_path):
+    done = subprocess.run([*TENANTRY, "dev", "--port", str(free_port()), "--tenant", "nope",
+                           "--dev-json", str(tmp_path / "d.json")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ})
+    assert done.returncode == 1
+    assert "nope" in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from tests.e2e.support import ROOT, TENANTRY, free_port, start_dev
 
 pytestmark = pytest.mark.e2e
 
-QUICKSTART = ROOT / "docs" / "quickstart.md"
+QUICKSTART = ROOT / "README.md"
 
 
 def test_dev_json_lists_every_tenant_with_its_endpoints(dev):
@@ -47,6 +48,22 @@ def test_readme_python_snippet_runs(dev, tmp_path):
     done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "'balance': 4200" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_curl_snippet_opens_an_account(dev, tmp_path):
+    # GIVEN the quickstart's shell block that calls curl, and this server's dev.json
+    snippet = next(b for b in re.findall(r"```sh\n(.*?)```", QUICKSTART.read_text(), re.S) if "curl" in b)
+    (tmp_path / ".tenantry").mkdir()
+    (tmp_path / ".tenantry" / "dev.json").write_text(json.dumps(
+        {"tenants": {n: {"graphql_url": e.graphql_url, "realtime_url": e.realtime_url, "api_key": e.api_key}
+                     for n, e in dev.tenants.items()}}))
+    # WHEN it runs (twice: the commandId makes the second a harmless repeat)
+    for _ in range(2):
+        done = subprocess.run(["bash", "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        # THEN the account is opened, at version 1, both times
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["data"]["openAccount"]["version"] == 1
 
 
 def test_busy_port_is_a_clear_error_with_exit_code_2():

@@ -23,6 +23,11 @@ from .store import AppendRequest, Snapshot, StoredEvent
 
 SPILL_THRESHOLD_BYTES = 350 * 1024
 _NOT_EXISTS = f"attribute_not_exists({k.PARTITION_KEY})"
+# What a fold reads: the key and kind are known already. Billing is by whole item regardless; this
+# only trims what has to be marshalled back.
+_FOLD_ATTRIBUTES = (k.SORT_KEY, k.EVENT_TYPE, k.DATA, k.META, k.SNAPSHOT_STATE, k.SNAPSHOT_SCHEMA, k.SNAPSHOT_POINTER)
+_FOLD_PROJECTION = ", ".join(f"#{i}" for i in range(len(_FOLD_ATTRIBUTES)))
+_FOLD_NAMES = {f"#{i}": name for i, name in enumerate(_FOLD_ATTRIBUTES)}
 
 
 class SnapshotSpill(Protocol):
@@ -102,20 +107,23 @@ class DynamoDBEventStore:
 
     # -- reads ----------------------------------------------------------------------------------
     def read_backward(self, aggregate_id: str, *, before_version: int | None, limit: int) -> list[StoredEvent]:
-        condition = f"{k.PARTITION_KEY} = :a"
+        condition = "#pk = :a"
         values: dict[str, Any] = {":a": {"S": aggregate_id}}
         if before_version is not None:
-            condition += f" AND {k.SORT_KEY} < :b"
+            condition += " AND #0 < :b"
             values[":b"] = {"N": str(before_version)}
         page = self.client.query(
             TableName=self.table_name,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=values,
+            ProjectionExpression=_FOLD_PROJECTION,
+            ExpressionAttributeNames=_FOLD_NAMES | {"#pk": k.PARTITION_KEY},
             ScanIndexForward=False,
             Limit=limit,
             ConsistentRead=True,
         )
-        return [self._decode(item) for item in page.get("Items", [])]
+        key = {"S": aggregate_id}
+        return [self._decode(item | {k.PARTITION_KEY: key}) for item in page.get("Items", [])]
 
     def read(self, aggregate_id: str, *, from_version: int = 1, to_version: int | None = None) -> Iterator[StoredEvent]:
         upper = to_version if to_version is not None else 2**62

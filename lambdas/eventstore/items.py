@@ -1,7 +1,9 @@
 """Envelope <-> DynamoDB item (low-level attribute-value form, as the client and Streams see it).
 
-Correlation and causation ids equal to the command id are left out of the item and restored on
-read: most commands start their own conversation, and every byte counts against the read unit.
+Keys, kind, event type and data are attributes of their own; the rest of the envelope is one
+compact JSON attribute (`keys.META`). Correlation and causation ids equal to the command id are
+left out and restored on read: most commands start their own conversation, and every byte counts
+against the read unit.
 """
 
 from __future__ import annotations
@@ -21,26 +23,25 @@ _COMPACT = (",", ":")
 
 def encode(envelope: EventEnvelope, snapshot: Snapshot | None = None) -> Item:
     e = envelope
+    meta = {
+        k.META_AGGREGATE_TYPE: e.aggregate_type, k.META_EVENT_ID: e.event_id, k.META_SCHEMA_VERSION: e.schema_version,
+        k.META_OCCURRED_AT: e.occurred_at, k.META_TENANT_ID: e.tenant_id, k.META_COMMAND_ID: e.command_id,
+        k.META_ACTOR: e.actor,
+    }
+    if e.payload_hash:
+        meta[k.META_PAYLOAD_HASH] = e.payload_hash
+    if e.correlation_id != e.command_id:
+        meta[k.META_CORRELATION_ID] = e.correlation_id
+    if e.causation_id != e.command_id:
+        meta[k.META_CAUSATION_ID] = e.causation_id
     item: Item = {
         k.PARTITION_KEY: {"S": e.aggregate_id},
         k.SORT_KEY: {"N": str(e.version)},
         k.KIND: {"S": k.KIND_EVENT},
-        k.AGGREGATE_TYPE: {"S": e.aggregate_type},
         k.EVENT_TYPE: {"S": e.event_type},
-        k.SCHEMA_VERSION: {"N": str(e.schema_version)},
-        k.EVENT_ID: {"S": e.event_id},
-        k.OCCURRED_AT: {"S": e.occurred_at},
-        k.TENANT_ID: {"S": e.tenant_id},
-        k.COMMAND_ID: {"S": e.command_id},
-        k.ACTOR: {"S": e.actor},
         k.DATA: {"S": json.dumps(e.data, separators=_COMPACT)},
+        k.META: {"S": json.dumps(meta, separators=_COMPACT)},
     }
-    if e.payload_hash:
-        item[k.PAYLOAD_HASH] = {"S": e.payload_hash}
-    if e.correlation_id != e.command_id:
-        item[k.CORRELATION_ID] = {"S": e.correlation_id}
-    if e.causation_id != e.command_id:
-        item[k.CAUSATION_ID] = {"S": e.causation_id}
     if snapshot is not None:
         item[k.SNAPSHOT_STATE] = {"S": json.dumps(snapshot.state, separators=_COMPACT)}
         item[k.SNAPSHOT_SCHEMA] = {"S": snapshot.schema}
@@ -51,22 +52,23 @@ def decode(item: Item) -> StoredEvent:
     aggregate_id = item.get(k.PARTITION_KEY, {}).get("S", "?")
     version = int(item.get(k.SORT_KEY, {}).get("N", "0"))
     try:
-        command_id = item[k.COMMAND_ID]["S"]
+        meta = _json_object(item[k.META]["S"])
+        command_id = meta[k.META_COMMAND_ID]
         envelope = EventEnvelope.model_construct(
             aggregate_id=aggregate_id,
-            aggregate_type=item[k.AGGREGATE_TYPE]["S"],
+            aggregate_type=meta[k.META_AGGREGATE_TYPE],
             version=version,
-            event_id=item[k.EVENT_ID]["S"],
+            event_id=meta[k.META_EVENT_ID],
             event_type=item[k.EVENT_TYPE]["S"],
-            schema_version=int(item[k.SCHEMA_VERSION]["N"]),
-            occurred_at=item[k.OCCURRED_AT]["S"],
-            tenant_id=item[k.TENANT_ID]["S"],
+            schema_version=int(meta[k.META_SCHEMA_VERSION]),
+            occurred_at=meta[k.META_OCCURRED_AT],
+            tenant_id=meta[k.META_TENANT_ID],
             command_id=command_id,
-            correlation_id=item.get(k.CORRELATION_ID, {}).get("S", command_id),
-            causation_id=item.get(k.CAUSATION_ID, {}).get("S", command_id),
-            actor=item[k.ACTOR]["S"],
+            correlation_id=meta.get(k.META_CORRELATION_ID, command_id),
+            causation_id=meta.get(k.META_CAUSATION_ID, command_id),
+            actor=meta[k.META_ACTOR],
             data=_json_object(item[k.DATA]["S"]),
-            payload_hash=item.get(k.PAYLOAD_HASH, {}).get("S", ""),
+            payload_hash=meta.get(k.META_PAYLOAD_HASH, ""),
         )
         snapshot = None
         if k.SNAPSHOT_STATE in item:

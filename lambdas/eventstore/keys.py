@@ -16,18 +16,23 @@ SORT_KEY_TYPE = "N"
 KIND = "k"
 KIND_EVENT = "event"
 
-AGGREGATE_TYPE = "t"
-EVENT_ID = "id"
-EVENT_TYPE = "e"
-SCHEMA_VERSION = "sv"
-OCCURRED_AT = "at"
-TENANT_ID = "tn"
-COMMAND_ID = "c"
-CORRELATION_ID = "co"
-CAUSATION_ID = "ca"
-ACTOR = "ac"
-DATA = "d"                    # compact JSON of the event body
-PAYLOAD_HASH = "h"            # hash of the command payload, for idempotency checks
+EVENT_TYPE = "e"             # top level too: readable in the console, usable in filter criteria
+DATA = "d"                   # compact JSON of the event body
+# Every other envelope field travels in one compact JSON attribute: DynamoDB bills the bytes either
+# way, but each attribute is one more value for every SDK (and emulator) to marshal on every read.
+META = "m"
+
+# Keys inside META.
+META_AGGREGATE_TYPE = "t"
+META_EVENT_ID = "id"
+META_SCHEMA_VERSION = "sv"
+META_OCCURRED_AT = "at"
+META_TENANT_ID = "tn"
+META_COMMAND_ID = "c"
+META_CORRELATION_ID = "co"    # left out when equal to the command id
+META_CAUSATION_ID = "ca"      # left out when equal to the command id
+META_ACTOR = "ac"
+META_PAYLOAD_HASH = "h"       # hash of the command payload, for idempotency checks
 
 # A snapshot rides on the event item whose version it folds up to (no extra write, no extra read).
 SNAPSHOT_STATE = "ss"         # compact JSON of the state

@@ -133,7 +133,7 @@ def test_a_stored_v1_event_is_upcast_on_read(service, dynamodb, events_table):
     view = service.account_at("legacy-1")
     assert (view.owner_id, view.currency) == ("carol", "GBP")
     raw = dynamodb.get_item(TableName=events_table, Key={"pk": {"S": "legacy-1"}, "v": {"N": "1"}})["Item"]
-    assert raw[keys.SCHEMA_VERSION] == {"N": "1"}
+    assert json.loads(raw[keys.META]["S"])[keys.META_SCHEMA_VERSION] == 1
 
 
 def test_a_snapshot_of_an_unknown_schema_is_ignored(service, dynamodb, events_table):
@@ -168,6 +168,7 @@ def test_time_travel_by_version_and_by_instant(service):
 
 @pytest.mark.parametrize("corruption, error", [
     ({keys.DATA: {"S": "{not json"}}, CorruptEventError),
+    ({keys.META: {"S": "{}"}}, CorruptEventError),
     ({keys.EVENT_TYPE: {"S": "MoneyTeleported"}}, UnknownEventTypeError),
 ])
 def test_a_malformed_item_raises_naming_aggregate_and_version(service, dynamodb, events_table, corruption, error):

@@ -1,0 +1,1 @@
+"""Benchmarks that print the figures of DESIGN section 7 (run as `python -m bench.<name>`)."""

@@ -1,0 +1,86 @@
+"""Kinesis -> read models (accounts, ledger) -> `publishAccountUpdate`, one batch at a time.
+
+The projection runtime works on the whole batch (that is what lets it coalesce: one read-model
+write and one publish per account per batch); Powertools' `BatchProcessor` then turns the
+aggregates that failed into batch item failures, record by record. Every record of a failed
+aggregate is reported, so Lambda retries from the earliest of them; records of other aggregates
+after that point are redelivered too and skipped as already applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from pydantic import ValidationError
+
+from lambdas.banking import readmodel_keys as rk
+from lambdas.banking.projections import ACCOUNTS
+from lambdas.eventstore.dynamodb import DynamoDBEventStore
+from lambdas.eventstore.envelope import EventEnvelope
+from lambdas.eventstore.projection import BatchOutcome, ProjectionRuntime
+from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.handlers.appsync_publisher import AppSyncPublisher
+from lambdas.handlers.settings import Settings
+
+logger = Logger(service="projector")
+tracer = Tracer(service="projector")
+metrics = Metrics(namespace="Tenantry", service="projector")
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+
+
+class AggregateProjectionFailedError(Exception):
+    def __init__(self, aggregate_id: str, sequence_number: str, cause: Exception) -> None:
+        super().__init__(f"{aggregate_id} (record {sequence_number}): {cause!r}")
+        self.aggregate_id = aggregate_id
+        self.sequence_number = sequence_number
+        self.cause = cause
+
+
+def decode_records(records: Sequence[dict]) -> tuple[list[EventEnvelope], set[str]]:
+    """Envelopes of the batch, and the aggregates (partition keys) with an undecodable record."""
+    envelopes, poisoned = [], set()
+    for raw in records:
+        record = KinesisStreamRecord(raw)
+        try:
+            envelopes.append(EventEnvelope.from_json(record.kinesis.data_as_bytes()))
+        except (ValidationError, ValueError):
+            poisoned.add(record.kinesis.partition_key)
+    return envelopes, poisoned
+
+
+def project_records(runtime: ProjectionRuntime, records: Sequence[dict]) -> BatchOutcome:
+    envelopes, poisoned = decode_records(records)
+    return runtime.project(envelopes, poisoned=poisoned)
+
+
+@lru_cache(maxsize=1)
+def runtime() -> ProjectionRuntime:
+    s = Settings.from_env()
+    store = DynamoDBEventStore(s.events_table, tenant_id=s.tenant_id)
+    read_model = DynamoDBReadModel(s.accounts_table, s.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY)
+    return ProjectionRuntime(ACCOUNTS, read_model, store, AppSyncPublisher(s.graphql_url) if s.graphql_url else None)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: Any) -> dict:
+    logger.append_keys(tenant_id=Settings.from_env().tenant_id)
+    outcome = project_records(runtime(), event.get("Records", []))
+    for aggregate_id, exc in outcome.failed.items():
+        logger.warning("aggregate failed", extra={"aggregate_id": aggregate_id, "error": repr(exc)})
+    metrics.add_metric(name="EventsApplied", unit=MetricUnit.Count, value=outcome.stats.events_applied)
+    metrics.add_metric(name="ReadModelWrites", unit=MetricUnit.Count, value=outcome.stats.commits)
+
+    def record_handler(record: KinesisStreamRecord) -> None:
+        cause = outcome.failed.get(record.kinesis.partition_key)
+        if cause is not None:
+            raise AggregateProjectionFailedError(record.kinesis.partition_key, record.kinesis.sequence_number, cause)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

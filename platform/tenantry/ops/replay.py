@@ -1,0 +1,151 @@
+"""Blue/green rebuild of the read models: build into fresh tables, verify, then switch.
+
+Sources: the event store (a scan for aggregate ids, then each aggregate's events in order) or the
+S3 archive (every `archive/<tenant>/...jsonl.gz` object, deduplicated by aggregate + version:
+bisected retries may have archived a record twice). Either way the events go through the same
+projection runtime as the projector, into new tables `<accounts>-<build>` and `<ledger>-<build>`.
+
+Verify: the new tables must equal the projection folded over the event store, row for row and
+entry for entry; a mismatch stops before the switch.
+
+Switch: the SSM parameter `/tenantry/<tenant>/read-models` is overwritten with the new table
+names (JSON). Locally that parameter lives in the emulator; on AWS it is the same parameter in the
+tenant's account. Consumers that resolve the tables at deploy time (the AppSync data sources,
+the projector's ACCOUNTS_TABLE/LEDGER_TABLE) pick the new names up on the next `pulumi up`, which
+reads the parameter; until then the old tables keep serving, so a switch is never half-done.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from lambdas.banking import readmodel_keys as rk
+from lambdas.banking.projections import ACCOUNTS
+from lambdas.eventstore import keys as k
+from lambdas.eventstore.dynamodb import DynamoDBEventStore
+from lambdas.eventstore.envelope import EventEnvelope
+from lambdas.eventstore.projection import ProjectionRuntime, ProjectionStats, fold_store
+from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+
+from .resources import Clients, PipelineNames, create_read_model_tables
+
+
+class ReplayError(Exception):
+    pass
+
+
+class ReplayVerificationError(ReplayError):
+    def __init__(self, mismatched: list[str]) -> None:
+        super().__init__(f"{len(mismatched)} aggregates differ from the event store fold: {mismatched[:10]}")
+        self.mismatched = mismatched
+
+
+class ReplayFailedError(ReplayError):
+    def __init__(self, failed: dict[str, Exception]) -> None:
+        super().__init__(f"{len(failed)} aggregates could not be projected: {sorted(failed)[:10]}")
+        self.failed = failed
+
+
+def pointer_parameter(tenant: str) -> str:
+    return f"/tenantry/{tenant}/read-models"
+
+
+class Progress:
+    """A one-line progress bar on stderr (a plain line per update when stderr is not a TTY)."""
+
+    def __init__(self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.total, self.label, self.stream, self.width, self.done = max(total, 1), label, stream, width, 0
+        self._tty = getattr(stream, "isatty", lambda: False)()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self._tty or self.done == self.total or self.done % max(self.total // 10, 1) == 0:
+            filled = self.width * min(self.done, self.total) // self.total
+            end = "" if self._tty and self.done < self.total else "\n"
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total}{end}")
+            self.stream.flush()
+
+
+def aggregate_ids(ddb: Any, table: str) -> list[str]:
+    ids: list[str] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ProjectionExpression": "#p",
+                              "FilterExpression": "#v = :one", "ExpressionAttributeNames": {"#p": k.PARTITION_KEY, "#v": k.SORT_KEY},
+                              "ExpressionAttributeValues": {":one": {"N": "1"}}}
+    while True:
+        page = ddb.scan(**kwargs)
+        ids.extend(item[k.PARTITION_KEY]["S"] for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return sorted(ids)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def from_event_store(store: DynamoDBEventStore, ids: list[str]) -> Iterator[tuple[str, list[EventEnvelope]]]:
+    for aggregate_id in ids:
+        yield aggregate_id, [s.envelope for s in store.read(aggregate_id)]
+
+
+def from_archive(s3: Any, bucket: str, tenant: str) -> dict[str, list[EventEnvelope]]:
+    events: dict[str, dict[int, EventEnvelope]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{k.ARCHIVE_PREFIX}{tenant}/"):
+        for obj in page.get("Contents", []):
+            body = gzip.decompress(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+            for line in body.splitlines():
+                if line.strip():
+                    envelope = EventEnvelope.from_json(line)
+                    events.setdefault(envelope.aggregate_id, {})[envelope.version] = envelope
+    return {aid: [by_version[v] for v in sorted(by_version)] for aid, by_version in sorted(events.items())}
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    aggregates: int
+    events: int
+    accounts_table: str
+    ledger_table: str
+    seconds: float
+    switched: bool
+
+
+def replay(clients: Clients, names: PipelineNames, *, source: str = "events", build: str | None = None,
+           switch: bool = True, progress: TextIO | None = sys.stderr) -> ReplayResult:
+    build = build or time.strftime("%Y%m%d%H%M%S")
+    accounts, ledger = f"{names.accounts_table}-{build}", f"{names.ledger_table}-{build}"
+    store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=names.tenant)
+    ids = aggregate_ids(clients.dynamodb, names.events_table)
+    create_read_model_tables(clients.dynamodb, accounts, ledger)
+    target = DynamoDBReadModel(accounts, ledger, row_key=rk.ACCOUNTS_PARTITION_KEY, client=clients.dynamodb)
+    runtime = ProjectionRuntime(ACCOUNTS, target, store)
+    started = time.perf_counter()
+    archived = from_archive(clients.s3, names.bucket, names.tenant) if source == "archive" else None
+    feed = archived.items() if archived is not None else from_event_store(store, ids)
+    bar = Progress(len(archived) if archived is not None else len(ids), f"replay {names.tenant}", progress) if progress else None
+    stats, failed = ProjectionStats(), {}
+    for _aggregate_id, envelopes in feed:
+        outcome = runtime.project(envelopes)
+        stats.add(outcome.stats)
+        failed.update(outcome.failed)
+        if bar:
+            bar.advance()
+    seconds = time.perf_counter() - started
+    if failed:
+        raise ReplayFailedError(failed)
+    verify(target, store, ids)
+    if switch:
+        clients.ssm.put_parameter(Name=pointer_parameter(names.tenant), Type="String", Overwrite=True,
+                                  Value=json.dumps({"accounts": accounts, "ledger": ledger, "build": build}))
+    return ReplayResult(len(ids), stats.events_applied, accounts, ledger, seconds, switch)
+
+
+def verify(target: DynamoDBReadModel, store: DynamoDBEventStore, ids: list[str]) -> None:
+    rows, entries = fold_store(ACCOUNTS, store, ids)
+    actual_rows, actual_entries = target.scan_rows(), target.scan_entries(rk.LEDGER_PARTITION_KEY)
+    mismatched = {aid for aid in set(rows) | set(actual_rows) if rows.get(aid) != actual_rows.get(aid)}
+    mismatched |= {key[0] for key in set(entries) | set(actual_entries) if entries.get(key) != actual_entries.get(key)}
+    if mismatched:
+        raise ReplayVerificationError(sorted(mismatched))

@@ -1,0 +1,191 @@
+"""The pipeline's AWS resources as `tenantry.ops` sees them: names, clients, table creation, and
+pumps that turn stream shards into the Lambda events the handlers receive.
+
+Tables are built from the same key constants the code uses (`lambdas.eventstore.keys`,
+`lambdas.banking.readmodel_keys`), so a replay target table cannot drift from the live one. The
+pumps are how tests, the benchmark and `redrive` read DynamoDB Streams and Kinesis on moto (or on
+AWS, with real clients) and shape records exactly like a Lambda event source mapping does.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from lambdas.banking import readmodel_keys as rk
+from lambdas.eventstore import keys as k
+
+from ..components import naming
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    tenant: str
+    events_table: str
+    accounts_table: str
+    ledger_table: str
+    stream: str
+    bucket: str
+
+    @classmethod
+    def for_tenant(cls, tenant: str, account_id: str = "123456789012") -> "PipelineNames":
+        p = naming.physical
+        return cls(tenant, p(tenant, "events"), p(tenant, "accounts"), p(tenant, "ledger"), p(tenant, "event-stream"),
+                   naming.bucket(tenant, account_id))
+
+    def failure_queue(self, function: str) -> str:
+        """The on-failure (DLQ) queue of one stream consumer: "publisher", "projector", "archiver"."""
+        return naming.physical(self.tenant, f"{function}-dlq")
+
+
+@dataclass(frozen=True)
+class Clients:
+    dynamodb: Any
+    streams: Any
+    kinesis: Any
+    s3: Any
+    sqs: Any
+    ssm: Any
+
+    @classmethod
+    def create(cls, endpoint_url: str | None = None, region: str | None = None, **credentials: str) -> "Clients":
+        session = boto3.session.Session(region_name=region, **credentials)
+
+        def client(name: str) -> Any:
+            return session.client(name, endpoint_url=endpoint_url)
+
+        streams = client("dynamodbstreams")
+        if endpoint_url is None:
+            # botocore sends DynamoDB Streams requests to the bare host, which moto's in-process
+            # mock only routes with a "/" path; the same URL with "/" is what AWS serves anyway.
+            streams = session.client("dynamodbstreams", endpoint_url=streams.meta.endpoint_url.rstrip("/") + "/")
+        return cls(client("dynamodb"), streams, client("kinesis"), client("s3"), client("sqs"), client("ssm"))
+
+
+def create_event_table(ddb: Any, name: str) -> str:
+    """The event table with its NEW_IMAGE stream; returns the stream ARN."""
+    table = ddb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k.PARTITION_KEY, "KeyType": "HASH"}, {"AttributeName": k.SORT_KEY, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k.PARTITION_KEY, "AttributeType": k.PARTITION_KEY_TYPE},
+                              {"AttributeName": k.SORT_KEY, "AttributeType": k.SORT_KEY_TYPE}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return table["TableDescription"]["LatestStreamArn"]
+
+
+def create_read_model_tables(ddb: Any, accounts: str, ledger: str) -> None:
+    ddb.create_table(
+        TableName=accounts, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": rk.ACCOUNTS_PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": rk.ACCOUNTS_PARTITION_KEY, "AttributeType": "S"},
+                              {"AttributeName": rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": rk.ACCOUNTS_BY_OWNER_INDEX,
+            "KeySchema": [{"AttributeName": rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, "KeyType": "HASH"},
+                          {"AttributeName": rk.ACCOUNTS_BY_OWNER_SORT_KEY, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }],
+    )
+    ddb.create_table(
+        TableName=ledger, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "KeyType": "HASH"},
+                   {"AttributeName": rk.LEDGER_SORT_KEY, "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "AttributeType": "S"},
+                              {"AttributeName": rk.LEDGER_SORT_KEY, "AttributeType": "N"}],
+    )
+
+
+def create_pipeline(clients: Clients, names: PipelineNames, shards: int = 1) -> str:
+    """Every resource of the pipeline; returns the event table's stream ARN."""
+    stream_arn = create_event_table(clients.dynamodb, names.events_table)
+    create_read_model_tables(clients.dynamodb, names.accounts_table, names.ledger_table)
+    clients.kinesis.create_stream(StreamName=names.stream, ShardCount=shards)
+    clients.s3.create_bucket(Bucket=names.bucket)
+    return stream_arn
+
+
+class DynamoDBStreamPump:
+    """Reads every shard of a DynamoDB stream from TRIM_HORIZON; yields Lambda-shaped batches."""
+
+    def __init__(self, streams: Any, stream_arn: str) -> None:
+        self.streams = streams
+        self.stream_arn = stream_arn
+        self._iterators: dict[str, str | None] = {}
+
+    def batches(self, batch_size: int = 100) -> Iterator[list[dict]]:
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while self._iterators[shard_id]:
+                page = self.streams.get_records(ShardIterator=self._iterators[shard_id], Limit=batch_size)
+                self._iterators[shard_id] = page.get("NextShardIterator")
+                if not page["Records"]:
+                    break
+                yield [dict(r, eventSourceARN=self.stream_arn) for r in page["Records"]]
+
+
+def lambda_kinesis_record(record: dict, shard_id: str, stream_arn: str) -> dict:
+    """A boto3 `get_records` record in the shape a Kinesis event source mapping delivers."""
+    arrival = record["ApproximateArrivalTimestamp"]
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": record["PartitionKey"],
+            "sequenceNumber": record["SequenceNumber"],
+            "data": base64.b64encode(record["Data"]).decode(),
+            "approximateArrivalTimestamp": arrival.timestamp() if hasattr(arrival, "timestamp") else float(arrival),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{record['SequenceNumber']}",
+        "eventName": "aws:kinesis:record",
+        "eventSourceARN": stream_arn,
+    }
+
+
+class KinesisPump:
+    """Reads every shard of a Kinesis stream from TRIM_HORIZON (or from a sequence number)."""
+
+    def __init__(self, kinesis: Any, stream: str) -> None:
+        self.kinesis = kinesis
+        self.stream = stream
+        self.stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+        self._iterators: dict[str, str | None] = {}
+
+    def batches(self, batch_size: int = 100) -> Iterator[tuple[str, list[dict]]]:
+        for shard in self.kinesis.list_shards(StreamName=self.stream)["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self.kinesis.get_shard_iterator(
+                    StreamName=self.stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while self._iterators[shard_id]:
+                page = self.kinesis.get_records(ShardIterator=self._iterators[shard_id], Limit=batch_size)
+                self._iterators[shard_id] = page.get("NextShardIterator")
+                if not page["Records"]:
+                    break
+                yield shard_id, [lambda_kinesis_record(r, shard_id, self.stream_arn) for r in page["Records"]]
+
+    def read_range(self, shard_id: str, start: str, end: str) -> list[dict]:
+        """Records of one shard from `start` to `end` inclusive (redrive), while still retained."""
+        iterator = self.kinesis.get_shard_iterator(StreamName=self.stream, ShardId=shard_id,
+                                                   ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                                   StartingSequenceNumber=start)["ShardIterator"]
+        out: list[dict] = []
+        while iterator:
+            page = self.kinesis.get_records(ShardIterator=iterator, Limit=1000)
+            for r in page["Records"]:
+                if int(r["SequenceNumber"]) > int(end):
+                    return out
+                out.append(lambda_kinesis_record(r, shard_id, self.stream_arn))
+            if not page["Records"]:
+                return out
+            iterator = page.get("NextShardIterator")
+        return out

@@ -38,7 +38,14 @@ class SnapshotSpill(Protocol):
 class S3SnapshotSpill:
     def __init__(self, bucket: str, client: Any = None) -> None:
         self.bucket = bucket
-        self.client = client or boto3.client("s3")
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        # Created on first use: almost no aggregate ever spills, so most containers never pay for it.
+        if self._client is None:
+            self._client = boto3.client("s3")
+        return self._client
 
     def put(self, key: str, body: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")

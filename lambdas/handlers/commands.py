@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
 from lambdas.banking.errors import DomainError
 from lambdas.banking.service import BankingService
-from lambdas.eventstore.dynamodb import DynamoDBEventStore
+from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error
 from lambdas.handlers.settings import Settings
@@ -29,7 +29,8 @@ app = AppSyncResolver()
 def service() -> BankingService:
     """One store and service per container: created on the first command, reused after."""
     settings = Settings.from_env()
-    store = DynamoDBEventStore(settings.events_table, tenant_id=settings.tenant_id)
+    spill = S3SnapshotSpill(settings.archive_bucket) if settings.archive_bucket else None
+    store = DynamoDBEventStore(settings.events_table, tenant_id=settings.tenant_id, spill=spill)
     return BankingService(store, settings.tenant_id, snapshot_interval=settings.snapshot_interval)
 
 

@@ -44,6 +44,7 @@ class DevServer:
     process: subprocess.Popen
     output: list[str]
     tenants: dict[str, TenantEndpoint]
+    emulator_url: str | None = None
 
 
 def free_port() -> int:
@@ -76,7 +77,7 @@ def start_dev(tmp: Path, port: int, *extra: str) -> DevServer:
             raise RuntimeError("tenantry dev did not become ready:\n" + "\n".join(lines))
     document = json.loads(dev_json.read_text())
     tenants = {name: TenantEndpoint(name, **values) for name, values in document["tenants"].items()}
-    return DevServer(process, lines, tenants)
+    return DevServer(process, lines, tenants, document.get("emulator_url"))
 
 
 def stop_dev(server: DevServer) -> int:

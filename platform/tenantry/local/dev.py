@@ -85,9 +85,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def write_dev_json(path: Path, apis: dict[str, Endpoints]) -> Path:
+def write_dev_json(path: Path, apis: dict[str, Endpoints], emulator_url: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"tenants": {name: dataclasses.asdict(e) for name, e in sorted(apis.items())}}
+    document: dict = {"tenants": {name: dataclasses.asdict(e) for name, e in sorted(apis.items())}}
+    if emulator_url:
+        # For `tenantry replay` / `tenantry redrive` in local mode: the emulator behind the APIs.
+        document["emulator_url"] = emulator_url
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)   # readers never see a half-written file
@@ -142,7 +145,7 @@ def run(options: DevOptions, out: TextIO = sys.stdout) -> int:
                     say(f"  GraphQL:   {urls[name].graphql_url}")
                     say(f"  Real-time: {urls[name].realtime_url}")
                     say(f"  API key:   {urls[name].api_key}")
-                path = write_dev_json(options.dev_json or options.root / DEV_JSON, urls)
+                path = write_dev_json(options.dev_json or options.root / DEV_JSON, urls, platform.emulator.endpoint_url)
                 say(f"wrote {path}")
                 say("ready")
 

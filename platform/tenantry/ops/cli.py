@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from tenantry.cli_common import project_root
+from tenantry.config import TenantConfigError, load_tenant_by_name
 
 from .redrive import Redriver
 from .replay import ReplayError, replay
@@ -20,17 +22,27 @@ from .resources import Clients, PipelineNames
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+def _region(args: argparse.Namespace) -> str:
+    """The tenant's region (as `tenantry dev` and Pulumi use it) unless --region says otherwise."""
+    if args.region:
+        return args.region
+    try:
+        return load_tenant_by_name(project_root(args), args.tenant).region
+    except TenantConfigError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+
+
 def _clients(args: argparse.Namespace) -> Clients:
     if args.aws:
-        return Clients.create(region=args.region)
+        return Clients.create(region=_region(args))
     endpoint = args.endpoint_url
     if endpoint is None:
-        dev = Path(args.root or ".") / ".tenantry" / "dev.json"
+        dev = project_root(args) / ".tenantry" / "dev.json"
         info = json.loads(dev.read_text()) if dev.exists() else {}
         endpoint = info.get("emulator_url")
     if endpoint is None:
         raise SystemExit("error: no emulator endpoint: run `tenantry dev` or pass --endpoint-url")
-    return Clients.create(endpoint_url=endpoint, region=args.region or "us-east-1", **LOCAL_CREDENTIALS)
+    return Clients.create(endpoint_url=endpoint, region=_region(args), **LOCAL_CREDENTIALS)
 
 
 def _names(args: argparse.Namespace) -> PipelineNames:
@@ -44,7 +56,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--aws", action="store_true", help="real AWS (default: the local emulator)")
     parser.add_argument("--endpoint-url", default=None)
-    parser.add_argument("--region", default=None)
+    parser.add_argument("--region", default=None, help="default: the tenant file's region")
     parser.add_argument("--account-id", default="123456789012", help="for the archive bucket name")
     for flag in ("events-table", "accounts-table", "ledger-table", "stream", "bucket"):
         parser.add_argument(f"--{flag}", default=None)

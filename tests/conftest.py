@@ -3,7 +3,6 @@ the Pulumi components use, so a fixture cannot drift from the real layout."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,33 +10,10 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `bench` and `tests` helpers import from the repo root
+if str(ROOT) not in sys.path:  # `bench` and `tests.*` helpers import from the repo root
     sys.path.insert(0, str(ROOT))
 
-from lambdas.eventstore import keys  # noqa: E402
-
-REGION = "eu-west-1"
-
-
-def create_events_table(client, name: str = "acme-events") -> str:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": keys.PARTITION_KEY, "AttributeType": keys.PARTITION_KEY_TYPE},
-            {"AttributeName": keys.SORT_KEY, "AttributeType": keys.SORT_KEY_TYPE},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-    return name
-
-
-def count_items(client, table: str) -> int:
-    return sum(page["Count"] for page in client.get_paginator("scan").paginate(TableName=table, Select="COUNT"))
+from tests.aws import REGION, create_events_table  # noqa: E402
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ Strict means:
 
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import threading
 import uuid
@@ -257,6 +259,7 @@ class Harness:
 
     # -- public API ----------------------------------------------------------------------------
     def run(self, program: Callable[[], Any]) -> "Harness":
+        ensure_event_loop()
         settings.ROOT.set(None)   # a fresh root stack per run, even when runs share a process
         mocks = StrictMocks(self)
         self._monitor = _RecordingMonitor(mocks, self)
@@ -324,6 +327,15 @@ class Harness:
             found = walk(values, "")
             if found:
                 raise UnmockedOutputError(consumer, *found)
+
+
+def ensure_event_loop() -> None:
+    """Pulumi's test runtime drives the thread's current event loop; after an `asyncio.run` in the
+    same thread there is none, so give it a fresh one."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def declare_with_harness(config: TenantConfig, root: Path | None = None,

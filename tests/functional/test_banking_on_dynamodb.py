@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from conftest import count_items
+from tests.aws import count_items
 from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
 from lambdas.banking.errors import (
     AccountClosedError,

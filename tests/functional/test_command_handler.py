@@ -14,7 +14,7 @@ from lambdas.handlers import commands, settings
 from tenantry.appsync import spec
 from tenantry.appsync.executor import FieldCall, FieldExecutor
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
-from tests.conftest import count_items
+from tests.aws import count_items
 
 pytestmark = pytest.mark.functional
 

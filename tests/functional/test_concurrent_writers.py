@@ -1,13 +1,17 @@
-"""Concurrent writers on one account never lose an update (conditional appends + bounded retries)."""
+"""Concurrent writers on one account never lose an update (conditional appends + bounded retries).
+
+The writers talk to moto's server through the local emulator, over HTTP, as Lambdas talk to
+DynamoDB. (In-process `mock_aws` is not used here: its conditional writes are not atomic across
+threads, so it can lose an update that real DynamoDB never would.)"""
 
 from __future__ import annotations
 
 import threading
 
-import boto3
 import pytest
 
-from conftest import REGION
+from tenantry.local.emulator import Emulator
+from tests.aws import REGION, create_events_table
 from lambdas.banking.commands import Deposit, OpenAccount
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
@@ -18,15 +22,23 @@ pytestmark = pytest.mark.functional
 WRITERS, DEPOSITS_EACH = 6, 8
 
 
-def test_threads_depositing_into_one_account_lose_nothing(dynamodb, events_table):
+@pytest.fixture
+def emulator(aws_credentials):
+    with Emulator(region=REGION) as running:
+        yield running
+
+
+def test_threads_depositing_into_one_account_lose_nothing(emulator):
     # GIVEN one account and several writers, each with its own client and service (as Lambdas are)
+    dynamodb = emulator.client("dynamodb")
+    events_table = create_events_table(dynamodb, "concurrency-events")
     BankingService(DynamoDBEventStore(events_table, dynamodb), "acme").open_account(
         OpenAccount(accountId="hot", ownerId="o", currency="EUR", commandId="open"), CommandContext("t"))
     acknowledged: list[int] = []
     start = threading.Barrier(WRITERS)
 
     def writer(n: int) -> None:
-        client = boto3.client("dynamodb", region_name=REGION)
+        client = emulator.client("dynamodb")
         service = BankingService(DynamoDBEventStore(events_table, client), "acme", snapshot_interval=3)
         start.wait()
         for i in range(DEPOSITS_EACH):

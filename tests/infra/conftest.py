@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 
 from tenantry.config import load_tenant_by_name, tenant_names
-from tenantry.mocks import Harness, declare_with_harness
+from tenantry.mocks import Harness, declare_with_harness, ensure_event_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_TENANTS = tuple(tenant_names(ROOT))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Other test groups in the same worker may have run (and closed) an asyncio loop; this runs
+    # before any fixture, module-scoped Pulumi evaluations included.
+    ensure_event_loop()
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,11 @@ from typing import Any, Protocol
 
 from lambdas.banking.commands import Deposit, OpenAccount, Withdraw
 from lambdas.banking.service import BankingService
-from lambdas.eventstore import keys
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.memory import InMemoryEventStore
 from lambdas.eventstore.store import AppendRequest, EventStore
+from tenantry.ops.resources import create_event_table
 
 from .metering import Meter
 from .peers import eventsourcing_bank as es
@@ -53,19 +53,7 @@ def _context() -> CommandContext:
 
 def create_events_table(client: Any, name: str) -> str:
     """Our event table, from the same key constants as the Pulumi component."""
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": keys.PARTITION_KEY, "AttributeType": keys.PARTITION_KEY_TYPE},
-            {"AttributeName": keys.SORT_KEY, "AttributeType": keys.SORT_KEY_TYPE},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
+    create_event_table(client, name)
     return name
 
 

@@ -7,10 +7,10 @@ from typing import Any, Callable
 
 import pytest
 
-from lambdas.banking import readmodel_keys as rk
 from tenantry.appsync import spec
 from tenantry.appsync.executor import FieldCall, FieldExecutor, ResolverError
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
+from tenantry.ops.resources import create_read_model_tables as create_tables
 
 pytestmark = pytest.mark.functional
 
@@ -18,23 +18,7 @@ ACCOUNTS, LEDGER = "acme-accounts", "acme-ledger"
 
 
 def create_read_model_tables(client) -> None:
-    client.create_table(
-        TableName=ACCOUNTS, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": rk.ACCOUNTS_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in sorted(
-            {rk.ACCOUNTS_PARTITION_KEY, rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, rk.ACCOUNTS_BY_OWNER_SORT_KEY})],
-        GlobalSecondaryIndexes=[{
-            "IndexName": rk.ACCOUNTS_BY_OWNER_INDEX, "Projection": {"ProjectionType": "ALL"},
-            "KeySchema": [{"AttributeName": rk.ACCOUNTS_BY_OWNER_PARTITION_KEY, "KeyType": "HASH"},
-                          {"AttributeName": rk.ACCOUNTS_BY_OWNER_SORT_KEY, "KeyType": "RANGE"}]}],
-    )
-    client.create_table(
-        TableName=LEDGER, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "KeyType": "HASH"},
-                   {"AttributeName": rk.LEDGER_SORT_KEY, "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": rk.LEDGER_PARTITION_KEY, "AttributeType": "S"},
-                              {"AttributeName": rk.LEDGER_SORT_KEY, "AttributeType": "N"}],
-    )
+    create_tables(client, ACCOUNTS, LEDGER)
 
 
 def account(account_id: str, owner: str = "alice", balance: int = 100) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import tempfile
 import time
@@ -27,6 +28,9 @@ from tests.e2e.support import TenantEndpoint, free_port, realtime_transport, sta
 
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
 TARGET_P95_MS = 500
+# Round trips before sampling: they wait out the pipeline's backlog from the throughput runs (the
+# projector still publishing their updates) and the first deposit's cold paths. Reported apart.
+WARMUP_SAMPLES = 3
 
 
 def _id() -> str:
@@ -63,8 +67,9 @@ async def throughput(endpoint: TenantEndpoint, commands: int, concurrency: int) 
             "commands_per_s": round(done / elapsed, 1)}
 
 
-async def latency(endpoint: TenantEndpoint, samples: int) -> dict:
-    """One deposit at a time; wait for its update before sending the next."""
+async def latency(endpoint: TenantEndpoint, samples: int, warmup: int = WARMUP_SAMPLES) -> dict:
+    """One deposit at a time; wait for its update before sending the next. The first `warmup`
+    round trips are not part of the percentiles."""
     http = Client(transport=AIOHTTPTransport(url=endpoint.graphql_url, headers={"x-api-key": endpoint.api_key}))
     ws_transport = realtime_transport(endpoint)
     async with http as api, Client(transport=ws_transport) as ws:
@@ -79,7 +84,7 @@ async def latency(endpoint: TenantEndpoint, samples: int) -> dict:
         listener = asyncio.create_task(listen())
         await asyncio.wait_for(ws_transport.acked.wait(), 30)
         latencies = []
-        for _ in range(samples):
+        for _ in range(warmup + samples):
             sent = time.perf_counter()
             result = await api.execute(GraphQLRequest(doc.DEPOSIT, variable_values=_money(account_id)))
             version = result["deposit"]["version"]
@@ -89,10 +94,11 @@ async def latency(endpoint: TenantEndpoint, samples: int) -> dict:
                     latencies.append((arrived - sent) * 1000)
                     break
         listener.cancel()
-    ordered = sorted(latencies)
+    warmups, ordered = latencies[:warmup], sorted(latencies[warmup:])
     return {"samples": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1),
-            "max_ms": round(ordered[-1], 1), "target_p95_ms": TARGET_P95_MS}
+            "p95_ms": round(ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)], 1),
+            "max_ms": round(ordered[-1], 1), "target_p95_ms": TARGET_P95_MS,
+            "warmup_ms": [round(x, 1) for x in warmups]}
 
 
 def main(argv: list[str] | None = None) -> dict:

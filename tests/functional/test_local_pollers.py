@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 
 import pytest
 
@@ -18,16 +20,17 @@ pytestmark = pytest.mark.functional
 EVENT_ITEMS_ONLY = {"dynamodb": {"NewImage": {keys.KIND: {"S": [keys.KIND_EVENT]}}}}
 
 
-def _start(emulator, resources):
+def _start(emulator, resources, **pollers_settings):
     tenant = apply(resources, emulator)
     runtime = LambdaRuntime(tenant, emulator)
-    return tenant, Pollers(tenant, runtime, emulator, retry_backoff=0.01).start()
+    return tenant, Pollers(tenant, runtime, emulator, retry_backoff=0.01, **pollers_settings).start()
 
 
-def _kinesis_setup(emulator, *, shards=1, mode="partial", **mapping_settings):
+def _kinesis_setup(emulator, *, shards=1, mode="partial", pollers_settings=None, **mapping_settings):
     stream, dlq = d.stream("acme", shards=shards), d.queue("acme")
     consumer = d.function("acme", "consumer", d.CONSUMER, FAILURE_MODE=mode)
-    return _start(emulator, [stream, dlq, consumer, d.mapping(stream, consumer, dlq, **mapping_settings)])
+    return _start(emulator, [stream, dlq, consumer, d.mapping(stream, consumer, dlq, **mapping_settings)],
+                  **(pollers_settings or {}))
 
 
 def _put(emulator, *bodies, key="acct-1"):
@@ -170,3 +173,92 @@ def test_exhausted_retries_send_the_lambda_on_failure_record_and_move_on(emulato
     assert info["shardId"].startswith("shardId-")
     assert info["approximateArrivalOfFirstRecord"].endswith("Z")
     assert failure["timestamp"].endswith("Z")
+
+
+def _subscribed(emulator, *keys):
+    events = {key: threading.Event() for key in keys}
+    for key, event in events.items():
+        emulator.stream_writes.subscribe(key, event)
+    return events
+
+
+def _event_item(version):
+    return {keys.PARTITION_KEY: {"S": "acct-1"}, keys.SORT_KEY: {"N": str(version)}, keys.KIND: {"S": keys.KIND_EVENT}}
+
+
+def test_a_write_through_the_emulator_signals_the_table_it_wrote_to(emulator):
+    # GIVEN two tables with streams, each watched
+    apply([d.events_table("acme"), d.events_table("globex")], emulator)
+    ddb = emulator.client("dynamodb")
+    acme, globex = ("dynamodb", "acme-events"), ("dynamodb", "globex-events")
+
+    for write in (
+        lambda: ddb.put_item(TableName="acme-events", Item=_event_item(1)),
+        lambda: ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "acme-events", "Item": _event_item(2)}}]),
+        lambda: ddb.batch_write_item(RequestItems={"acme-events": [{"PutRequest": {"Item": _event_item(3)}}]}),
+    ):
+        events = _subscribed(emulator, acme, globex)
+        # WHEN one of them is written to
+        write()
+        # THEN its watchers were signalled before the response came back, the other's were not
+        assert events[acme].is_set()
+        assert not events[globex].is_set()
+
+
+def test_a_failed_conditional_write_signals_nothing(emulator):
+    # GIVEN a watched table holding an item
+    apply([d.events_table("acme")], emulator)
+    ddb = emulator.client("dynamodb")
+    ddb.put_item(TableName="acme-events", Item=_event_item(1))
+    events = _subscribed(emulator, ("dynamodb", "acme-events"))
+
+    # WHEN a conditional write on it fails
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName="acme-events", Item=_event_item(1), ConditionExpression="attribute_not_exists(#pk)",
+                     ExpressionAttributeNames={"#pk": keys.PARTITION_KEY})
+
+    # THEN no poller is woken
+    assert not events[("dynamodb", "acme-events")].is_set()
+
+
+def test_a_kinesis_put_signals_only_the_shards_it_wrote_to(emulator):
+    # GIVEN a four-shard stream, every shard watched
+    apply([d.stream("acme", shards=4)], emulator)
+    kinesis = emulator.client("kinesis")
+    shards = [s["ShardId"] for s in kinesis.list_shards(StreamName="acme-events")["Shards"]]
+    events = _subscribed(emulator, *[("kinesis", "acme-events", shard) for shard in shards])
+
+    # WHEN one record is put
+    written = kinesis.put_record(StreamName="acme-events", PartitionKey="acct-1", Data=b"{}")["ShardId"]
+
+    # THEN only its shard's watchers were signalled
+    assert [shard for shard in shards if events["kinesis", "acme-events", shard].is_set()] == [written]
+
+
+def test_records_are_delivered_on_write_not_at_the_next_idle_poll(emulator):
+    # GIVEN pollers whose idle safety-net read is an hour away
+    _, pollers = _kinesis_setup(emulator, pollers_settings={"idle_interval": 3600})
+
+    # WHEN records are put while every shard worker sleeps
+    with pollers:
+        _put(emulator, {"n": 1}, {"n": 2})
+        deadline = time.monotonic() + 60   # liveness only: without a wake-up this takes an hour
+        while not sink.batches["acme-consumer"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    # THEN they were delivered anyway
+    assert _delivered() == [[1, 2]]
+
+
+def test_a_batching_window_holds_records_until_the_batch_is_full(emulator):
+    # GIVEN a mapping that batches two records or waits five minutes for them
+    _, pollers = _kinesis_setup(emulator, batchSize=2, maximumBatchingWindowInSeconds=300)
+
+    # WHEN two records arrive in separate puts
+    with pollers:
+        _put(emulator, {"n": 1})
+        _put(emulator, {"n": 2})
+        pollers.drain()
+
+    # THEN they were delivered together, as soon as the batch was full
+    assert _delivered() == [[1, 2]]

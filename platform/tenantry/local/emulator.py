@@ -10,14 +10,24 @@ handler) instead of using the class itself, for two reasons:
 
 moto's backends are process-global: every `Emulator` in one process (and any `mock_aws` in tests)
 sees the same state, and `reset()` clears all of it.
+
+Because every request goes through here, the emulator also knows when a stream may have grown: after
+a successful DynamoDB write or Kinesis put it wakes the pollers of that table or shard
+(`Emulator.stream_writes`), so they can sleep while idle instead of polling every shard (which
+competed with real requests for the lock above and for the GIL) and still see a record at once.
+Writes made without this server (a `mock_aws` in the same process) are only seen by the pollers'
+idle safety-net poll.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import socket
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import boto3
@@ -58,18 +68,165 @@ class EmulatorNotRunningError(EmulatorError):
         super().__init__("the AWS emulator is not running; call start() or use it as a context manager")
 
 
-class _SerializedApp:
-    """Runs one moto request at a time (see the module docstring)."""
+StreamKey = tuple[str, ...]     # ("dynamodb", table name) or ("kinesis", stream name, shard id)
+ANY_TABLE: StreamKey = ("dynamodb", "*")
 
-    def __init__(self, app: Any) -> None:
+_DYNAMODB_TARGET = "DynamoDB_20120810"
+_KINESIS_TARGET = "Kinesis_20131202"
+# Requests that can add records to a table's stream (PartiQL statements too: their table is not
+# worth parsing out, so they wake every table's pollers).
+_DYNAMODB_WRITES = frozenset({
+    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+    "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
+})
+_KINESIS_WRITES = frozenset({"PutRecord", "PutRecords"})
+
+
+class StreamWrites:
+    """Wakes the pollers of a table's stream or of a Kinesis shard when a write may have added to it.
+
+    A poller subscribes an `Event` under its key, clears it before each read and waits on it when
+    the read found nothing: a write that lands after the read sets the event, a write that landed
+    before is seen by the read, so no record waits for a safety-net poll.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[StreamKey, set[threading.Event]] = {}
+
+    def subscribe(self, key: StreamKey, event: threading.Event) -> None:
+        with self._lock:
+            self._events.setdefault(key, set()).add(event)
+
+    def unsubscribe(self, key: StreamKey, event: threading.Event) -> None:
+        with self._lock:
+            self._events.get(key, set()).discard(event)
+
+    def notify(self, keys: Iterable[StreamKey]) -> None:
+        with self._lock:
+            for key in keys:
+                if key == ANY_TABLE:
+                    targets = [e for k, es in self._events.items() if k[0] == "dynamodb" for e in es]
+                else:
+                    targets = list(self._events.get(key, ()))
+                for event in targets:
+                    event.set()
+
+
+def table_name(table: str) -> str:
+    """`TableName` as a request gives it: a name or a table ARN (`...:table/NAME[/stream/...]`)."""
+    return table.split("/")[1] if table.startswith("arn:") else table
+
+
+def stream_name(stream: str) -> str:
+    """A Kinesis `StreamName`, or the name inside a `StreamARN` (`...:stream/NAME`)."""
+    return stream.split("/")[1] if stream.startswith("arn:") else stream
+
+
+def _written_keys(service: str, action: str, request: bytes | None, response: bytes) -> list[StreamKey]:
+    """The stream keys a successful write request may have added records to."""
+    try:
+        body = json.loads(request) if request is not None else None
+        if service == _DYNAMODB_TARGET:
+            if body is None or action not in ("PutItem", "UpdateItem", "DeleteItem",
+                                              "BatchWriteItem", "TransactWriteItems"):
+                return [ANY_TABLE]
+            if action == "BatchWriteItem":
+                return [("dynamodb", table_name(t)) for t in body["RequestItems"]]
+            if action == "TransactWriteItems":
+                return [("dynamodb", table_name(op["TableName"]))
+                        for item in body["TransactItems"] for op in item.values()]
+            return [("dynamodb", table_name(body["TableName"]))]
+        name = stream_name(body.get("StreamName") or body["StreamARN"])
+        result = json.loads(response)
+        shards = [result["ShardId"]] if action == "PutRecord" else \
+            [r["ShardId"] for r in result["Records"] if "ShardId" in r]
+        return [("kinesis", name, shard) for shard in dict.fromkeys(shards)]
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        # Something we do not parse (moto will have rejected it, or it is a shape we do not know):
+        # waking too many pollers costs one read each, waking too few delays a record.
+        return [ANY_TABLE] if service == _DYNAMODB_TARGET else []
+
+
+class _SerializedApp:
+    """Runs one moto request at a time (see the module docstring) and reports stream writes."""
+
+    def __init__(self, app: Any, writes: StreamWrites) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self._writes = writes
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
+        # Read the body before taking the lock: moto would read it from the socket inside it, and
+        # a client thread slow to send (the GIL is busy) would hold up every other request.
+        request = _read_body(environ)
+        service, _, action = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+        watched = (service == _DYNAMODB_TARGET and action in _DYNAMODB_WRITES) or \
+                  (service == _KINESIS_TARGET and action in _KINESIS_WRITES)
+        status: list[str] = []
+
+        def record_status(code: str, headers: Any, *args: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *args)
+
         with self._lock:
             # moto builds whole responses, so materialising the body inside the lock is cheap and
             # keeps the backend untouched while werkzeug writes to the socket.
-            return list(self._app(environ, start_response))
+            chunks = list(self._app(environ, record_status))
+        if watched and status and status[0].startswith("2"):
+            self._writes.notify(_written_keys(service, action, request, b"".join(chunks)))
+        return chunks
+
+
+def _cached_dispatcher(dispatcher_type: type) -> Any:
+    """moto's dispatcher, remembering which backend app serves a kind of request.
+
+    moto finds the backend of every request anew (parsing the signature, listing its own package
+    directory on disk); for signed JSON-protocol requests (DynamoDB, Streams, Kinesis, SQS ...) the
+    answer only depends on the signing scope, the target's prefix and the path, so it is cached.
+    """
+
+    class CachedDispatcher(dispatcher_type):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._by_kind: dict[tuple[str, ...], Any] = {}
+
+        def get_application(self, environ: dict) -> Any:
+            key = _request_kind(environ)
+            if key is None:
+                return super().get_application(environ)
+            app = self._by_kind.get(key)
+            if app is None:
+                app = self._by_kind[key] = super().get_application(environ)
+            return app
+
+    return CachedDispatcher
+
+
+def _request_kind(environ: dict) -> tuple[str, ...] | None:
+    target, auth = environ.get("HTTP_X_AMZ_TARGET"), environ.get("HTTP_AUTHORIZATION")
+    path = environ.get("PATH_INFO", "")
+    if not target or not auth or not isinstance(path, str) or path.startswith("/moto-api"):
+        return None
+    try:    # "AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, ..."
+        _, _, region, service, _ = auth.split(",")[0].split()[1].split("/")
+    except ValueError:
+        return None
+    return (region, service, target.partition(".")[0], path)
+
+
+def _read_body(environ: dict) -> bytes | None:
+    """The request body, put back for moto to read; None when its length is unknown (moto then
+    reads it itself, e.g. a chunked upload)."""
+    if environ.get("wsgi.input_terminated"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
 
 
 class Emulator:
@@ -83,6 +240,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._session_lock = threading.Lock()
         self._session = _isolated_session()
+        self.stream_writes = StreamWrites()
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -95,7 +253,8 @@ class Emulator:
             create_backend_app,
         )
 
-        app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+        dispatcher = _cached_dispatcher(DomainDispatcherApplication)(create_backend_app)
+        app = _SerializedApp(dispatcher, self.stream_writes)
         # werkzeug reacts to a busy port with sys.exit(1); binding the socket ourselves keeps the
         # failure a typed error the CLI can report.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -6,6 +6,12 @@ and invokes the function in batches (batch size, batching window), in shard orde
 shard are never processed concurrently (a parallelization factor above 1 is honoured as 1, which
 keeps the per-partition-key order it promises and is stricter).
 
+Reads are driven by writes: the emulator wakes a worker when a request may have added to its table's
+stream or its Kinesis shard (`Emulator.stream_writes`), so a record is read as soon as it exists
+and an idle shard costs one safety-net read per `idle_interval` instead of one per 50-100 ms (every
+idle read is a request that takes the emulator's lock and the GIL away from real work). A worker
+with records buffered inside a batching window also wakes on writes, to fill its batch.
+
 Failures, as Lambda handles them:
 - the handler raises: with `bisectBatchOnFunctionError` the batch is split in two and each half is
   retried on its own (a split does not use up a retry); otherwise the whole batch is retried;
@@ -29,7 +35,7 @@ from collections import deque
 from typing import Any
 
 from tenantry.local import filters, records
-from tenantry.local.emulator import Emulator
+from tenantry.local.emulator import Emulator, StreamKey, table_name
 from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
 from tenantry.local.lambda_runtime import LambdaRuntime
 from tenantry.local.model import EventSourceMapping, LocalTenant
@@ -49,6 +55,9 @@ class _KinesisSource:
 
     def shards(self) -> list[str]:
         return [s["ShardId"] for s in self.client.list_shards(StreamName=self.stream_name)["Shards"]]
+
+    def write_key(self, shard_id: str) -> StreamKey:
+        return ("kinesis", self.stream_name, shard_id)
 
     def iterator(self, shard_id: str, after: str | None) -> str:
         args: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": shard_id}
@@ -80,6 +89,9 @@ class _DynamoDBSource:
         description = self.client.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]
         return [s["ShardId"] for s in description["Shards"]]
 
+    def write_key(self, shard_id: str) -> StreamKey:
+        return ("dynamodb", table_name(self.mapping.source_arn))   # one stream per table
+
     def iterator(self, shard_id: str, after: str | None) -> str:
         args: dict[str, Any] = {"StreamArn": self.mapping.source_arn, "ShardId": shard_id}
         if after is not None:
@@ -105,16 +117,27 @@ class _ShardWorker:
         self.activity = 0       # fetches that returned records, and deliveries
         self.done = False
         self.last_fetched: str | None = None
+        self.wake = threading.Event()   # set by a write to this shard, by drain() and by stop()
+        self.write_key = source.write_key(shard_id)
         self.iterator: str | None = source.iterator(shard_id, None)  # now, so LATEST means "from start()"
         self.thread = threading.Thread(target=self._run, name=f"poller:{self.name}", daemon=True)
 
     # polling ---------------------------------------------------------------------------------
     def _run(self) -> None:
-        stop, m = self.owner.stopping, self.mapping
+        writes = self.owner.emulator.stream_writes
+        writes.subscribe(self.write_key, self.wake)
+        try:
+            self._poll()
+        finally:
+            writes.unsubscribe(self.write_key, self.wake)
+            self.done = True
+
+    def _poll(self) -> None:
+        stop, m, wake = self.owner.stopping, self.mapping, self.wake
         buffer: list[dict[str, Any]] = []
         first_buffered = 0.0
-        interval = self.owner.poll_interval
         while not stop.is_set():
+            wake.clear()    # before the read: a write landing after it wakes the wait below
             try:
                 fetched = self._fetch_into(buffer, m.batch_size - len(buffer)) if len(buffer) < m.batch_size else 0
             except Exception as exc:  # the emulator hiccuped or the iterator expired: re-open it
@@ -127,24 +150,21 @@ class _ShardWorker:
             if buffer and not first_buffered:
                 first_buffered = time.monotonic()
             closed = self.iterator is None
-            if buffer and (len(buffer) >= m.batch_size or closed
-                           or time.monotonic() - first_buffered >= m.batching_window_s):
+            waited = time.monotonic() - first_buffered
+            if buffer and (len(buffer) >= m.batch_size or closed or waited >= m.batching_window_s):
                 batch, buffer[:] = buffer[: m.batch_size], buffer[m.batch_size:]
                 first_buffered = time.monotonic() if buffer else 0.0
                 self._deliver(batch)
                 self.activity += 1
-                interval = self.owner.poll_interval
             elif fetched:
-                interval = self.owner.poll_interval
+                continue    # the shard may hold more: read on without waiting
             elif buffer:
-                stop.wait(self.owner.poll_interval)  # inside the batching window
+                wake.wait(m.batching_window_s - waited)     # inside the batching window
             elif closed:
                 break
             else:
                 self.idle_polls += 1
-                stop.wait(interval)
-                interval = min(interval * 2, self.owner.idle_interval)
-        self.done = True
+                wake.wait(self.owner.idle_interval)
 
     def _fetch_into(self, buffer: list[dict[str, Any]], room: int) -> int:
         if self.iterator is None:
@@ -250,12 +270,13 @@ class Pollers:
         runtime: LambdaRuntime,
         emulator: Emulator,
         *,
-        poll_interval: float = 0.05,
-        idle_interval: float = 0.1,
+        idle_interval: float = 1.0,
         retry_backoff: float = 0.05,
     ) -> None:
+        """`idle_interval`: the longest an idle shard goes unread, a safety net for writes the
+        emulator did not see (its wake-ups make records visible at once)."""
         self.tenant, self.runtime, self.emulator = tenant, runtime, emulator
-        self.poll_interval, self.idle_interval, self.retry_backoff = poll_interval, idle_interval, retry_backoff
+        self.idle_interval, self.retry_backoff = idle_interval, retry_backoff
         self.stopping = threading.Event()
         self.sqs = emulator.client("sqs", tenant.region)
         self._workers: list[_ShardWorker] = []
@@ -279,17 +300,21 @@ class Pollers:
         deadline = time.monotonic() + timeout
         while True:
             before = {w: (w.idle_polls, w.activity) for w in self._workers}
-            # Two idle polls: the second certainly started after this snapshot.
-            while not all(w.done or w.idle_polls >= before[w][0] + 2 for w in self._workers):
+            # Two idle polls: the second certainly started after this snapshot. Waking the workers
+            # makes them poll now rather than at their idle interval.
+            while busy := [w for w in self._workers if not w.done and w.idle_polls < before[w][0] + 2]:
                 if time.monotonic() > deadline:
-                    busy = [w.name for w in self._workers if not w.done and w.idle_polls < before[w][0] + 2]
-                    raise DrainTimeoutError(timeout, busy)
+                    raise DrainTimeoutError(timeout, [w.name for w in busy])
+                for worker in busy:
+                    worker.wake.set()
                 time.sleep(0.01)
             if all(w.activity == before[w][1] for w in self._workers):
                 return
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopping.set()
+        for worker in self._workers:
+            worker.wake.set()
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.thread.join(max(0.0, deadline - time.monotonic()))

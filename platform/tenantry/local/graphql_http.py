@@ -194,6 +194,9 @@ def selection_set_list(selection_set: SelectionSetNode | None, fragments: dict,
     return result
 
 
+PREPARED_CACHE_SIZE = 256
+
+
 class TenantGraphQL:
     """Executes operations against one tenant's API."""
 
@@ -207,11 +210,25 @@ class TenantGraphQL:
         self._threads = threads
         self._call_factory = call_factory
         self._auth_cache: dict[tuple[str, str], frozenset[str]] = {}
+        self._prepared: dict[tuple[str, str | None], Prepared] = {}
         self.subscriptions_for = subscribed_mutations(schema)
 
     # -- queries and mutations ------------------------------------------------------------------
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared | list[dict]:
+        # Clients (and the projector's publishes) send the same few documents over and over:
+        # parsing and validating each time was a visible share of the server's CPU.
+        cached = self._prepared.get((query, operation_name))
+        if cached is not None:
+            return cached
+        prepared = self._prepare(query, operation_name)
+        if isinstance(prepared, Prepared):
+            if len(self._prepared) >= PREPARED_CACHE_SIZE:
+                self._prepared.pop(next(iter(self._prepared)))
+            self._prepared[(query, operation_name)] = prepared
+        return prepared
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared | list[dict]:
         try:
             document = parse(query)
         except GraphQLError as exc:

@@ -86,8 +86,9 @@ class ReadModel(Protocol):
         """Stored rows of those aggregates that have one."""
 
     def commit(self, commit: Commit) -> None:
-        """Write row and entries atomically, conditional on the stored row being at
-        `expected_version`; raise ReadModelConflictError otherwise."""
+        """Write the entries, then the row conditional on the stored row being at
+        `expected_version`; raise ReadModelConflictError otherwise. Entries are pure functions of
+        the history, so rewriting them after a conflict is harmless."""
 
 
 class Publisher(Protocol):

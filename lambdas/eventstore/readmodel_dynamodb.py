@@ -7,6 +7,7 @@ PutItem conditional on the stored version: one conditional write per aggregate p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,8 +81,12 @@ class DynamoDBReadModel:
         for start in range(0, len(entries), _BATCH_WRITE):
             request = {self.entries_table: [{"PutRequest": {"Item": to_item(e)}}
                                             for e in entries[start:start + _BATCH_WRITE]]}
+            attempt = 0
             while request:
+                if attempt:  # throttled: DynamoDB handed items back; back off before resending them
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
                 request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                attempt += 1
 
     # -- reads for verification and replay ------------------------------------------------------
     def scan_rows(self) -> dict[str, Row]:

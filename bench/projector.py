@@ -41,8 +41,8 @@ def run(events: int, accounts: int, batch_size: int, seed: int = 7) -> dict:
     from lambdas.handlers import projector
     from lambdas.handlers.appsync_publisher import RecordingPublisher
     from tenantry.ops.local_pipeline import LocalPipeline, lambda_environment
-    from tenantry.ops.replay import aggregate_ids, replay
-    from tenantry.ops.resources import Clients, PipelineNames, create_pipeline
+    from tenantry.ops.replay import aggregate_ids, rebuild
+    from tenantry.ops.resources import Clients, PipelineNames, create_pipeline, create_read_model_tables
 
     rng, ctx = random.Random(seed), CommandContext(actor="bench")
     with mock_aws():
@@ -80,7 +80,9 @@ def run(events: int, accounts: int, batch_size: int, seed: int = 7) -> dict:
         converged = (read_model.scan_rows() == rows
                      and read_model.scan_entries(rk.LEDGER_PARTITION_KEY) == entries
                      and not any(result.failures.values()))
-        rebuilt = replay(clients, names, source="events", build="bench", progress=sys.stderr)
+        standby = names.with_slot("green")          # the slot `tenantry replay` rebuilds into
+        create_read_model_tables(clients.dynamodb, standby.accounts_table, standby.ledger_table)
+        rebuilt = rebuild(clients, standby, source="events", progress=sys.stderr)
 
     n = totals.events_in
     return {

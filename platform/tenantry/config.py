@@ -31,11 +31,35 @@ AWS_REGIONS = (
 TIERS = ("basic", "standard", "premium")
 API_LOG_LEVELS = ("NONE", "ERROR", "ALL")
 RESERVED_TAG_KEYS = ("tenant", "tier", "managed-by")
+READ_MODEL_SLOTS = ("blue", "green")
 
 
 class StreamMode(str, Enum):
     ON_DEMAND = "ON_DEMAND"
     PROVISIONED = "PROVISIONED"
+
+
+class ReadModelSlots(BaseModel):
+    """Blue/green read models: which slot serves (`active`), and whether the other slot's tables
+    are declared too (`standby`), as the target of `tenantry replay`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    active: Literal[READ_MODEL_SLOTS] = "blue"  # type: ignore[valid-type]
+    standby: bool = False
+
+    @property
+    def standby_slot(self) -> str:
+        return other_slot(self.active)
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """The slots whose tables exist: the active one first."""
+        return (self.active, self.standby_slot) if self.standby else (self.active,)
+
+
+def other_slot(slot: str) -> str:
+    return READ_MODEL_SLOTS[1 - READ_MODEL_SLOTS.index(slot)]
 
 
 class TenantConfig(BaseModel):
@@ -59,6 +83,7 @@ class TenantConfig(BaseModel):
     deletion_protection: bool = True
     api_key_expires_days: int = Field(default=365, ge=1, le=365)
     api_log_level: Literal[API_LOG_LEVELS] = "ERROR"  # type: ignore[valid-type]
+    read_models: ReadModelSlots = Field(default_factory=ReadModelSlots)
     powertools_layer_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
     )
@@ -105,6 +130,13 @@ class TenantConfigError(Exception):
 
 def _allowed_values(field: str) -> str | None:
     """What a field accepts, for error messages (derived from the model, never duplicated)."""
+    if field.startswith("read_models."):
+        nested = field.split(".", 1)[1]
+        if nested == "active":
+            return ", ".join(READ_MODEL_SLOTS)
+        if nested == "standby":
+            return "true, false"
+        return ", ".join(sorted(ReadModelSlots.model_fields))
     info = TenantConfig.model_fields.get(field)
     if info is None:
         return ", ".join(sorted(TenantConfig.model_fields))
@@ -118,6 +150,8 @@ def _allowed_values(field: str) -> str | None:
         return ", ".join(TIERS)
     if field == "api_log_level":
         return ", ".join(API_LOG_LEVELS)
+    if field == "read_models":
+        return f"a mapping of active ({', '.join(READ_MODEL_SLOTS)}) and standby (true, false)"
     bounds = [f"{kind} {getattr(m, attr)}" for m in info.metadata
               for kind, attr in ((">=", "ge"), ("<=", "le")) if getattr(m, attr, None) is not None]
     return ", ".join(bounds) or None
@@ -129,8 +163,11 @@ def _problems(exc: ValidationError) -> tuple[Problem, ...]:
         loc = [str(part) for part in err["loc"]]
         field = loc[0] if loc else "(file)"
         if err["type"] == "extra_forbidden":
-            problems.append(Problem(".".join(loc), "unknown field", _allowed_values("(unknown)")))
+            scope = f"{loc[0]}.(unknown)" if len(loc) > 1 else "(unknown)"
+            problems.append(Problem(".".join(loc), "unknown field", _allowed_values(scope)))
             continue
+        if len(loc) > 1 and loc[0] == "read_models":
+            field = ".".join(loc[:2])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] in ("literal_error", "enum"):
             message = f"invalid value {err['input']!r}"

@@ -44,6 +44,8 @@ SUMMARIES: dict[str, Callable[[dict], str]] = {
     "aws:kms/key:Key": lambda i: f"rotation={i.get('enableKeyRotation')} deletion_window={i.get('deletionWindowInDays')}d",
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda i: (
         f"{i.get('namespace')}/{i.get('metricName')} {i.get('statistic')} > {i.get('threshold')}"),
+    "aws:appsync/dataSource:DataSource": lambda i: f"type={i.get('type')}" + (
+        f" table={(i.get('dynamodbConfig') or {}).get('tableName')}" if i.get("dynamodbConfig") else ""),
     "aws:appsync/resolver:Resolver": lambda i: f"{i.get('type')}.{i.get('field')} data_source={i.get('dataSource')}",
     "aws:appsync/graphQLApi:GraphQLApi": lambda i: (
         f"auth={i.get('authenticationType')}+"

@@ -26,6 +26,9 @@ def define_stack(config: TenantConfig, root: Path) -> TenantPlatform:
     pulumi.export("events_table", platform.events_table)
     pulumi.export("accounts_table", platform.accounts_table)
     pulumi.export("ledger_table", platform.ledger_table)
+    if platform.standby_accounts_table is not None:
+        pulumi.export("standby_accounts_table", platform.standby_accounts_table)
+        pulumi.export("standby_ledger_table", platform.standby_ledger_table)
     pulumi.export("stream_name", platform.stream_name)
     pulumi.export("bucket_name", platform.bucket_name)
     pulumi.export("failure_queue_urls", platform.failure_queue_urls)

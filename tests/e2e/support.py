@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,7 @@ class DevServer:
     output: list[str]
     tenants: dict[str, TenantEndpoint]
     emulator_url: str | None = None
+    dev_json: Path | None = None
 
 
 def free_port() -> int:
@@ -60,11 +62,11 @@ def _pump(stream, lines: list[str], ready: threading.Event) -> None:
             ready.set()
 
 
-def start_dev(tmp: Path, port: int, *extra: str) -> DevServer:
+def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT) -> DevServer:
     dev_json = tmp / "dev.json"
     process = subprocess.Popen(
         [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json), *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines: list[str] = []
@@ -77,7 +79,7 @@ def start_dev(tmp: Path, port: int, *extra: str) -> DevServer:
             raise RuntimeError("tenantry dev did not become ready:\n" + "\n".join(lines))
     document = json.loads(dev_json.read_text())
     tenants = {name: TenantEndpoint(name, **values) for name, values in document["tenants"].items()}
-    return DevServer(process, lines, tenants, document.get("emulator_url"))
+    return DevServer(process, lines, tenants, document.get("emulator_url"), dev_json)
 
 
 def stop_dev(server: DevServer) -> int:
@@ -87,6 +89,22 @@ def stop_dev(server: DevServer) -> int:
     except subprocess.TimeoutExpired:
         server.process.kill()
         return -9
+
+
+def copy_project(target: Path, standby: bool = True) -> Path:
+    """A throwaway project root (for anything that rewrites a tenant file): the stack and tenant
+    files copied, the Lambda sources linked; acme gets a standby read-model slot if asked."""
+    target.mkdir(parents=True, exist_ok=True)
+    for stack in ROOT.glob("Pulumi*.yaml"):
+        shutil.copy(stack, target / stack.name)
+    shutil.copytree(ROOT / "tenants", target / "tenants")
+    (target / "lambdas").symlink_to(ROOT / "lambdas", target_is_directory=True)
+    if standby:
+        acme = target / "tenants" / "acme.yaml"
+        text = acme.read_text()
+        assert "  standby: false\n" in text, "tenants/acme.yaml should show its read_models block"
+        acme.write_text(text.replace("  standby: false\n", "  standby: true\n"))
+    return target
 
 
 def uid(prefix: str = "t") -> str:

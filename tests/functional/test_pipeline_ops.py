@@ -1,4 +1,4 @@
-"""Archive, replay (blue/green) and redrive, on moto."""
+"""Archive, replay (blue/green rebuild into the standby slot, catch-up) and redrive, on moto."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from lambdas.eventstore.envelope import CommandContext, EventEnvelope
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from pipeline_support import TENANT, make_world
 from tenantry.ops.redrive import Redriver, on_failure_record
-from tenantry.ops.replay import pointer_parameter, replay
+from tenantry.ops.replay import ReplayTargetMissingError, rebuild
+from tenantry.ops.resources import create_read_model_tables
 
 pytestmark = pytest.mark.functional
 CTX = CommandContext(actor="test")
@@ -50,32 +51,68 @@ def test_archive_objects_are_gzip_json_lines_under_idempotent_keys(world):
     assert all(EventEnvelope.from_json(line).tenant_id == TENANT for line in lines)
 
 
+def standby(world):
+    """The green slot's tables, as the Pulumi program declares them when `standby: true`."""
+    names = world.names.with_slot("green")
+    create_read_model_tables(world.clients.dynamodb, names.accounts_table, names.ledger_table)
+    return names
+
+
+def rebuilt_model(world, result) -> DynamoDBReadModel:
+    return DynamoDBReadModel(result.accounts_table, result.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
+                             client=world.clients.dynamodb)
+
+
 def test_archive_then_replay_reproduces_the_read_model_exactly(world):
-    # GIVEN a projected history and its archive
+    # GIVEN a projected history, its archive and an empty standby slot
     some_history(world.bank)
     world.pipeline(batch_size=7).drain()
     live_rows, live_entries = world.read_model.scan_rows(), world.read_model.scan_entries(rk.LEDGER_PARTITION_KEY)
+    target = standby(world)
     err = io.StringIO()
     # WHEN
-    result = replay(world.clients, world.names, source="archive", build="b1", progress=err)
+    result = rebuild(world.clients, target, source="archive", progress=err)
     # THEN
-    rebuilt = DynamoDBReadModel(result.accounts_table, result.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
-                                client=world.clients.dynamodb)
+    rebuilt = rebuilt_model(world, result)
+    assert (result.accounts_table, result.ledger_table) == (target.accounts_table, target.ledger_table)
     assert rebuilt.scan_rows() == live_rows
     assert rebuilt.scan_entries(rk.LEDGER_PARTITION_KEY) == live_entries
-    assert (result.aggregates, result.events) == (2, 16)
+    assert (result.aggregates, result.events, result.cleared) == (2, 16, 0)
     assert "2/2" in err.getvalue()
-    pointer = json.loads(world.clients.ssm.get_parameter(Name=pointer_parameter(TENANT))["Parameter"]["Value"])
-    assert pointer == {"accounts": result.accounts_table, "ledger": result.ledger_table, "build": "b1"}
 
 
-def test_replay_from_the_event_store(world):
+def test_replay_from_the_event_store_clears_a_stale_standby_first(world):
+    # GIVEN a standby slot holding a stale row that no event explains
     some_history(world.bank)
     world.pipeline().drain()
-    result = replay(world.clients, world.names, source="events", build="b2", progress=None)
-    rebuilt = DynamoDBReadModel(result.accounts_table, result.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
-                                client=world.clients.dynamodb)
-    assert rebuilt.scan_rows() == world.read_model.scan_rows()
+    target = standby(world)
+    world.clients.dynamodb.put_item(TableName=target.accounts_table, Item={rk.ACCOUNTS_PARTITION_KEY: {"S": "ghost"}})
+    # WHEN
+    result = rebuild(world.clients, target, source="events", progress=None)
+    # THEN the ghost is gone and the slot equals the live read model
+    assert result.cleared == 1
+    assert rebuilt_model(world, result).scan_rows() == world.read_model.scan_rows()
+
+
+def test_replay_refuses_a_slot_that_is_not_declared(world):
+    # GIVEN no green tables WHEN rebuilding into green THEN it names the missing tables, creates nothing
+    target = world.names.with_slot("green")
+    with pytest.raises(ReplayTargetMissingError) as raised:
+        rebuild(world.clients, target, progress=None)
+    assert raised.value.tables == [target.accounts_table, target.ledger_table]
+    assert target.accounts_table not in world.clients.dynamodb.list_tables()["TableNames"]
+
+
+def test_catch_up_applies_only_what_the_active_slot_misses(world):
+    # GIVEN a projected history, then events the projector has not seen yet
+    some_history(world.bank)
+    world.pipeline().drain()
+    world.bank.deposit(Deposit(account_id="b", amount=9, command_id="late"), CTX)
+    # WHEN catching up the active slot without clearing it
+    result = rebuild(world.clients, world.names, clear=False, progress=None)
+    # THEN only the late event was applied and the slot equals the fold (verified)
+    assert (result.cleared, result.events) == (0, 1)
+    assert world.read_model.load_rows(["b"])["b"]["balance"] == 159
 
 
 def test_redrive_reads_the_batch_back_from_kinesis_and_deletes_the_message(world):

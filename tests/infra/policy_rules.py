@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from tenantry.components.naming import physical
 from tenantry.inventory import DeclaredResource
 
 TABLE = "aws:dynamodb/table:Table"
@@ -58,9 +59,13 @@ def tables_recoverable(tenant: str, resources: Sequence[DeclaredResource]) -> li
 
 
 def deletion_protection_follows_config(expected: bool) -> Rule:
+    """Event tables follow the tenant file; read models (rebuildable, blue/green slots that must be
+    droppable) never carry deletion protection."""
     def rule(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
-        return [f"{r.name}: deletionProtectionEnabled != {expected}" for r in of_type(resources, TABLE)
-                if bool(r.inputs.get("deletionProtectionEnabled")) is not expected]
+        events = physical(tenant, "events")
+        return [f"{r.name}: deletionProtectionEnabled != {want}" for r in of_type(resources, TABLE)
+                for want in [expected if r.inputs.get("name") == events else False]
+                if bool(r.inputs.get("deletionProtectionEnabled")) is not want]
     return rule
 
 

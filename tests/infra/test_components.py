@@ -57,9 +57,12 @@ def test_event_table_uses_the_event_store_key_contract(tenant, resources, config
     assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
 
 
-def test_read_model_tables_use_the_read_model_key_contract(tenant, resources):
-    accounts = one(resources, "aws:dynamodb/table:Table", f"{tenant}-read-models-accounts").inputs
-    ledger = one(resources, "aws:dynamodb/table:Table", f"{tenant}-read-models-ledger").inputs
+def test_read_model_tables_use_the_read_model_key_contract(tenant, resources, configs):
+    slot = configs[tenant].read_models.active
+    accounts = one(resources, "aws:dynamodb/table:Table", f"{tenant}-read-models-accounts-{slot}").inputs
+    ledger = one(resources, "aws:dynamodb/table:Table", f"{tenant}-read-models-ledger-{slot}").inputs
+    assert accounts["name"] == naming.read_model_table(tenant, "accounts", slot)
+    assert ledger["name"] == naming.read_model_table(tenant, "ledger", slot)
     assert accounts["hashKey"] == rk.ACCOUNTS_PARTITION_KEY
     [gsi] = accounts["globalSecondaryIndexes"]
     assert gsi["name"] == rk.ACCOUNTS_BY_OWNER_INDEX and gsi["projectionType"] == "ALL"

@@ -27,3 +27,8 @@ def log_group(function_name: str) -> str:
 def bucket(tenant: str, account_id: str) -> str:
     # S3 names are global: the account id keeps them unique across accounts (<= 63 chars).
     return f"{PREFIX}-{tenant}-archive-{account_id}"
+
+
+def read_model_table(tenant: str, kind: str, slot: str) -> str:
+    """A read-model table of one blue/green slot: `tenantry-<tenant>-accounts-blue`, ..."""
+    return physical(tenant, f"{kind}-{slot}")

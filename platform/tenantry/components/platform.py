@@ -62,9 +62,9 @@ class TenantPlatform(pulumi.ComponentResource):
         key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags), child)
         events = EventStore(f"{name}-events", EventStoreArgs(
             naming.physical(t, "events"), key.arn, cfg.deletion_protection, tags), child)
+        slots = cfg.read_models
         models = ReadModels(f"{name}-read-models", ReadModelsArgs(
-            naming.physical(t, "accounts"), naming.physical(t, "ledger"), key.arn, cfg.deletion_protection, tags),
-            child)
+            t, slots.active, slots.standby_slot if slots.standby else None, key.arn, tags), child)
         stream = EventStream(f"{name}-stream", EventStreamArgs(
             naming.physical(t, "event-stream"), cfg.stream_mode.value, cfg.shard_count, cfg.stream_retention_hours,
             key.arn, tags), child)
@@ -75,7 +75,9 @@ class TenantPlatform(pulumi.ComponentResource):
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
                                   child) for k in CONSUMERS}
 
-        table, accounts, ledger = events.table, models.accounts, models.ledger
+        # Everything that reads or writes read models points at the ACTIVE slot only; the standby
+        # slot is written by `tenantry replay` alone, until the tenant file makes it active.
+        table, accounts, ledger = events.table, models.active.accounts, models.active.ledger
         bucket_arn = bucket.bucket.arn
         log_arns = {k: pulumi.Output.from_input(args.account_id).apply(
             lambda a, fn=fn: f"arn:aws:logs:{cfg.region}:{a}:log-group:{naming.log_group(fn)}:*")
@@ -162,8 +164,12 @@ class TenantPlatform(pulumi.ComponentResource):
         self.ledger_table = ledger.name
         self.stream_name = stream.stream.name
         self.bucket_name = bucket.bucket.bucket
+        self.standby_accounts_table = models.standby.accounts.name if models.standby else None
+        self.standby_ledger_table = models.standby.ledger.name if models.standby else None
         self.failure_queue_urls = {k: q.queue.url for k, q in queues.items()}
-        self.register_outputs({
+        standby = ({"standby_accounts_table": self.standby_accounts_table,
+                    "standby_ledger_table": self.standby_ledger_table} if models.standby else {})
+        self.register_outputs({**standby,
             "graphql_url": self.graphql_url, "realtime_url": self.realtime_url, "api_key": self.api_key,
             "events_table": self.events_table, "accounts_table": self.accounts_table,
             "ledger_table": self.ledger_table, "stream_name": self.stream_name, "bucket_name": self.bucket_name,

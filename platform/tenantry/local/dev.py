@@ -147,7 +147,7 @@ def run(options: DevOptions, out: TextIO = sys.stdout) -> int:
             for name in names:
                 urls[name] = endpoints(name, options.host, options.port)
                 apis[name] = platform.add_tenant(name, urls[name], threads)
-            server = AppSyncServer(apis)
+            server = AppSyncServer(apis, reapply=platform.reapply)
 
             def announce() -> None:
                 for name in names:

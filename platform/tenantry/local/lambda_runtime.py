@@ -141,10 +141,11 @@ class LambdaRuntime:
             if root not in sys.path:
                 sys.path.insert(0, root)
         self.tenant = tenant
-        host = {k: v for k, v in os.environ.items() if not k.startswith(_HOST_ONLY_PREFIXES)}
-        aws = emulator.lambda_environment(tenant.region)
+        self._host = {k: v for k, v in os.environ.items() if not k.startswith(_HOST_ONLY_PREFIXES)}
+        self._aws = emulator.lambda_environment(tenant.region)
+        self._overrides = dict(env_overrides or {})
         self._env = {
-            spec.name: _function_environment(spec, host, aws, dict(env_overrides or {}))
+            spec.name: _function_environment(spec, self._host, self._aws, self._overrides)
             for spec in tenant.functions.values()
         }
         self._handlers: dict[str, Handler] = {}
@@ -178,6 +179,15 @@ class LambdaRuntime:
         """Import every function's handler now (cold starts at startup, errors surface early)."""
         for spec in self.tenant.functions.values():
             self._handler(spec)
+
+    def reconfigure(self, tenant: LocalTenant, spec: FunctionSpec) -> None:
+        """A new configuration of an existing function (Lambda's UpdateFunctionConfiguration): the
+        loaded handler copy is dropped, so the next invocation is a cold start in a new environment."""
+        with self._locks[spec.name]:
+            self.tenant = tenant
+            self._env[spec.name] = _function_environment(spec, self._host, self._aws, self._overrides)
+            self._handlers.pop(spec.name, None)
+            sys.modules.pop(self._module_name(spec, spec.handler.rpartition(".")[0].replace("/", ".")), None)
 
     def environment(self, function_name: str) -> dict[str, str]:
         """A copy of the environment the function's handler sees."""
@@ -216,12 +226,15 @@ class LambdaRuntime:
             raise HandlerNotFoundError(spec.name, spec.handler, f"{module_path} has no callable {attr!r}")
         return handler
 
+    def _module_name(self, spec: FunctionSpec, module_path: str) -> str:
+        return f"{module_path}__local_{_slug(self.tenant.tenant)}_{_slug(spec.name)}"
+
     def _exec_copy(self, spec: FunctionSpec, module_path: str) -> ModuleType:
         found = importlib.util.find_spec(module_path)  # imports (shared) parent packages
         if found is None or not found.origin:
             raise HandlerNotFoundError(spec.name, spec.handler, f"module {module_path!r} not found")
         # Same parent package as the original, so relative imports inside the handler still work.
-        unique = f"{module_path}__local_{_slug(self.tenant.tenant)}_{_slug(spec.name)}"
+        unique = self._module_name(spec, module_path)
         copy_spec = importlib.util.spec_from_file_location(
             unique, found.origin, submodule_search_locations=found.submodule_search_locations
         )

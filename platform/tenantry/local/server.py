@@ -3,6 +3,8 @@
   POST /<tenant>/graphql             queries and mutations (API key or SigV4)
   GET  /<tenant>/graphql/realtime    AppSync real-time WebSocket protocol
   GET  /                             which tenants are served (a convenience for humans)
+  POST /_tenantry/<tenant>/apply     re-apply the tenant's declaration (the local `pulumi up`;
+                                     the tenant's API key or SigV4, as for its API)
 
 A mutation named in `@aws_subscribe` is fanned out to that tenant's subscribers before the HTTP
 response is sent, so a caller that publishes in order (the projector) is delivered in order.
@@ -10,10 +12,12 @@ response is sent, so a caller that publishes in order (the projector) is deliver
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 from aiohttp import web
 
@@ -44,14 +48,17 @@ def _unauthorized(reason: str) -> web.Response:
 
 
 class AppSyncServer:
-    def __init__(self, apis: dict[str, TenantApi], keep_alive: float = KEEP_ALIVE_SECONDS) -> None:
+    def __init__(self, apis: dict[str, TenantApi], keep_alive: float = KEEP_ALIVE_SECONDS,
+                 reapply: Callable[[str], dict] | None = None) -> None:
         self.apis = apis
         self.keep_alive = keep_alive
+        self.reapply = reapply
         self.app = web.Application(client_max_size=MAX_BODY_BYTES)
         self.app.add_routes([
             web.get("/", self._index),
             web.post("/{tenant}/graphql", self._graphql),
             web.get("/{tenant}/graphql/realtime", self._realtime),
+            web.post("/_tenantry/{tenant}/apply", self._apply),
         ])
 
     def _api(self, request: web.Request) -> TenantApi:
@@ -92,6 +99,26 @@ class AppSyncServer:
         response = _json(outcome.body)
         response.headers["x-amzn-RequestId"] = request_id
         return response
+
+    async def _apply(self, request: web.Request) -> web.Response:
+        """The local `pulumi up` for one tenant (used by `tenantry replay` after a switch)."""
+        tenant = request.match_info["tenant"]
+        if self.reapply is None or tenant not in self.apis:
+            return _json({"error": f"no tenant {tenant!r} to re-apply"}, 404)
+        # Same credentials as the tenant's API: `--host 0.0.0.0` must not expose an open admin route.
+        api = self.apis[tenant]
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            api.authenticator.authenticate(
+                SignedRequest("POST", (request.path,), headers, await request.read()))
+        except UnauthorizedError as exc:
+            return _unauthorized(exc.reason)
+        try:
+            applied = await asyncio.get_running_loop().run_in_executor(None, self.reapply, tenant)
+        except Exception as exc:    # the caller prints it; the server keeps serving the old state
+            log.warning("re-apply failed: %s", exc, extra={"tenant_id": tenant})
+            return _json({"error": str(exc), "errorType": type(exc).__name__}, 409)
+        return _json({"applied": applied})
 
     async def _realtime(self, request: web.Request) -> web.StreamResponse:
         api = self._api(request)

@@ -10,6 +10,7 @@ is created by `tenantry.local.applier`; this module only wires the pieces togeth
 from __future__ import annotations
 
 import dataclasses
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -105,6 +106,9 @@ class Platform:
         self.emulator: Any = None
         self.tenants: dict[str, LocalTenant] = {}
         self._runtimes: dict[str, Any] = {}
+        self._backends: dict[str, Backends] = {}
+        self._graphql_urls: dict[str, str] = {}
+        self._reapply_lock = threading.Lock()
         self._pollers: list[Any] = []
         self._pools: list[ExecutorPool] = []
 
@@ -149,7 +153,7 @@ class Platform:
             config = load_tenant_by_name(self.root, name)
         except TenantConfigError as exc:
             raise StartupError(name, str(exc)) from exc
-        resources = declare(config)
+        resources = declare(config, self.root)
         self.say(f"{name}: declared {len(resources)} resources (Pulumi mock runtime)")
         try:
             local = localize(apply(resources, self.emulator, tenant=name, region=config.region),
@@ -163,12 +167,49 @@ class Platform:
         runtime = self._runtime(local)
         backends = Backends(self.emulator.client("dynamodb", local.region), api.tables,
                             api.functions, runtime.invoke)
+        self._backends[name] = backends
+        self._graphql_urls[name] = endpoints.graphql_url
         pool = ExecutorPool(lambda: FieldExecutor(api.spec, api.resolver_dir, backends))
         self._pools.append(pool)
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
         graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, pool, threads,
                                 FieldCall)
         return build_tenant_api(name, graphql, endpoints.api_key, filter_matches)
+
+    def reapply(self, name: str) -> dict:
+        """The local `pulumi up`: re-declare the tenant from its (changed) file and apply what
+        `tenantry.local.reapply.plan` allows in place; anything else raises, applying nothing."""
+        from tenantry.config import load_tenant_by_name
+        from tenantry.local import reapply
+        from tenantry.local.applier import _create_table, _function_spec
+        from tenantry.mocks import declare
+
+        with self._reapply_lock:
+            old = self.tenants[name]
+            config = load_tenant_by_name(self.root, name)
+            if config.region != old.region:
+                raise reapply.UnappliableChangeError(name, [f"region {old.region} -> {config.region}"])
+            resources = declare(config, self.root)
+            changes = reapply.plan(name, old.resources, resources)
+            arns = dict(old.arns)
+            tables = dict(old.tables)
+            for res in changes.new_tables:
+                info = _create_table(self.emulator, old.region, res, arns)
+                tables[info.name] = info
+            specs = [_function_spec(old.region, res, {}) for res in changes.function_environments]
+            functions = dict(old.functions)
+            for spec in specs:
+                functions[spec.name] = dataclasses.replace(functions[spec.name], environment=spec.environment)
+            local = localize(dataclasses.replace(old, tables=tables, functions=functions, arns=arns,
+                                                 resources=tuple(resources)), self._graphql_urls[name])
+            self._backends[name].tables.update(changes.data_source_tables)
+            runtime = self._runtimes[name]
+            for spec in specs:
+                runtime.reconfigure(local, local.functions[spec.name])
+            runtime.tenant = local
+            self.tenants[name] = local
+            self.say(f"{name}: re-applied {changes.describe()}")
+            return changes.describe()
 
     def _runtime(self, tenant: LocalTenant) -> Any:
         from tenantry.local.lambda_runtime import LambdaRuntime

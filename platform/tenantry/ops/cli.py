@@ -4,6 +4,10 @@ Local mode (default): the emulator of a running `tenantry dev` (endpoint from `-
 `emulator_url` next to the tenants in `.tenantry/dev.json`), fake credentials. AWS mode
 (`--aws`): the default boto3 credential chain and endpoints; the physical names are the ones the
 Pulumi program declares (`tenantry-<tenant>-...`; override with flags from `pulumi stack output`).
+
+`replay` rebuilds into the standby slot of the tenant file, verifies, and switches the tenant file
+to it; then, on AWS, prints the `pulumi up` / `--catch-up` steps, and locally asks the running
+`tenantry dev` to re-apply the declaration and runs the catch-up pass itself.
 """
 
 from __future__ import annotations
@@ -11,25 +15,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tenantry.cli_common import project_root
-from tenantry.config import TenantConfigError, load_tenant_by_name
+from tenantry.config import TenantConfig, TenantConfigError, load_tenant_by_name, tenant_file
 
 from .redrive import Redriver
-from .replay import ReplayError, replay
+from .replay import ReplayError, rebuild
 from .resources import Clients, PipelineNames
+from .switch import SwitchError, apply_local, switch_tenant_file
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def _region(args: argparse.Namespace) -> str:
-    """The tenant's region (as `tenantry dev` and Pulumi use it) unless --region says otherwise."""
-    if args.region:
-        return args.region
+def _config(args: argparse.Namespace) -> TenantConfig:
     try:
-        return load_tenant_by_name(project_root(args), args.tenant).region
+        return load_tenant_by_name(project_root(args), args.tenant)
     except TenantConfigError as exc:
         raise SystemExit(f"error: {exc}") from exc
+
+
+def _region(args: argparse.Namespace) -> str:
+    """The tenant's region (as `tenantry dev` and Pulumi use it) unless --region says otherwise."""
+    return args.region or _config(args).region
+
+
+def _dev_json(args: argparse.Namespace) -> Path:
+    return Path(args.dev_json) if args.dev_json else project_root(args) / ".tenantry" / "dev.json"
 
 
 def _clients(args: argparse.Namespace) -> Clients:
@@ -37,7 +49,7 @@ def _clients(args: argparse.Namespace) -> Clients:
         return Clients.create(region=_region(args))
     endpoint = args.endpoint_url
     if endpoint is None:
-        dev = project_root(args) / ".tenantry" / "dev.json"
+        dev = _dev_json(args)
         info = json.loads(dev.read_text()) if dev.exists() else {}
         endpoint = info.get("emulator_url")
     if endpoint is None:
@@ -45,10 +57,10 @@ def _clients(args: argparse.Namespace) -> Clients:
     return Clients.create(endpoint_url=endpoint, region=_region(args), **LOCAL_CREDENTIALS)
 
 
-def _names(args: argparse.Namespace) -> PipelineNames:
-    names = PipelineNames.for_tenant(args.tenant, args.account_id)
-    overrides = {f: getattr(args, f) for f in ("events_table", "accounts_table", "ledger_table", "stream", "bucket")
-                 if getattr(args, f, None)}
+def _names(args: argparse.Namespace, slot: str | None = None) -> PipelineNames:
+    """Physical names as declared; the read models of `slot` (default: the active one)."""
+    names = PipelineNames.for_tenant(args.tenant, args.account_id, slot or _config(args).read_models.active)
+    overrides = {f: getattr(args, f) for f in ("events_table", "stream", "bucket") if getattr(args, f, None)}
     return PipelineNames(**{**names.__dict__, **overrides})
 
 
@@ -58,19 +70,50 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", default=None)
     parser.add_argument("--region", default=None, help="default: the tenant file's region")
     parser.add_argument("--account-id", default="123456789012", help="for the archive bucket name")
-    for flag in ("events-table", "accounts-table", "ledger-table", "stream", "bucket"):
+    parser.add_argument("--dev-json", default=None, help="the running `tenantry dev`'s endpoints "
+                        "(default: .tenantry/dev.json)")
+    for flag in ("events-table", "stream", "bucket"):
         parser.add_argument(f"--{flag}", default=None)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    config = _config(args)
+    slots = config.read_models
     try:
-        result = replay(_clients(args), _names(args), source=args.source, build=args.build, switch=not args.no_switch)
+        if args.catch_up:
+            result = rebuild(_clients(args), _names(args, slots.active), source="events", clear=False)
+            print(f"caught up {result.events} events of {result.aggregates} aggregates into the active slot "
+                  f"{slots.active} ({result.accounts_table}, {result.ledger_table}); verified")
+            return 0
+        if not slots.standby:
+            print(f"error: tenants/{config.name}.yaml has no standby read-model slot to rebuild into: set "
+                  "read_models.standby: true and `pulumi up` (or restart tenantry dev) first", file=sys.stderr)
+            return 1
+        target = slots.standby_slot
+        clients = _clients(args)
+        result = rebuild(clients, _names(args, target), source=args.source, clear=True)
     except ReplayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    state = "switched to" if result.switched else "built (not switched)"
-    print(f"replayed {result.events} events of {result.aggregates} aggregates; {state} "
-          f"{result.accounts_table}, {result.ledger_table}")
+    print(f"replayed {result.events} events of {result.aggregates} aggregates into the standby slot {target} "
+          f"({result.accounts_table}, {result.ledger_table}); verified")
+    if args.no_switch:
+        return 0
+    switch_tenant_file(tenant_file(project_root(args), config.name), target)
+    print(f"switched tenants/{config.name}.yaml: read_models.active: {target} (standby: {slots.active})")
+    if args.aws:
+        print("next steps:")
+        print(f"  1. pulumi up -s {config.name}        # re-points the AppSync data sources and the projector")
+        print(f"  2. tenantry replay --tenant {config.name} --catch-up --aws   # events that arrived meanwhile")
+        print(f"  3. optional: read_models.standby: false, then pulumi up -s {config.name}   # drops the {slots.active} slot")
+        return 0
+    try:
+        apply_local(_dev_json(args), config.name)
+        caught = rebuild(clients, _names(args, target), source="events", clear=False, progress=None)
+    except (SwitchError, ReplayError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"tenantry dev now serves {target}; caught up {caught.events} events that arrived during the build")
     return 0
 
 
@@ -83,11 +126,12 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("replay", help="rebuild the read models into fresh tables, verify, switch")
+    p = subparsers.add_parser("replay", help="rebuild the read models into the standby slot, verify, switch")
     _common(p)
     p.add_argument("--source", choices=("events", "archive"), default="events")
-    p.add_argument("--build", default=None, help="suffix of the new tables (default: a timestamp)")
-    p.add_argument("--no-switch", action="store_true")
+    p.add_argument("--no-switch", action="store_true", help="build and verify only; leave the tenant file alone")
+    p.add_argument("--catch-up", action="store_true",
+                   help="replay into the ACTIVE slot without clearing it (after a switch), then verify")
     p.set_defaults(func=cmd_replay)
     r = subparsers.add_parser("redrive", help="reprocess the failed batches of an on-failure queue")
     _common(r)

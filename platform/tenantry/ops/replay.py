@@ -1,24 +1,28 @@
-"""Blue/green rebuild of the read models: build into fresh tables, verify, then switch.
+"""Blue/green rebuild of the read models: build into the standby slot, verify, then switch.
+
+The slots are declared by the Pulumi program from the tenant file (`read_models: {active, standby}`;
+`tenantry dev` provisions the same declaration), so the target tables always exist with the live
+tables' settings (KMS, PITR, GSI); replay never creates a table. A target that holds rows (an
+earlier build, or the slot retired by the previous switch) is cleared first: the rebuild must be
+exactly the fold of the event store.
 
 Sources: the event store (a scan for aggregate ids, then each aggregate's events in order) or the
 S3 archive (every `archive/<tenant>/...jsonl.gz` object, deduplicated by aggregate + version:
 bisected retries may have archived a record twice). Either way the events go through the same
-projection runtime as the projector, into new tables `<accounts>-<build>` and `<ledger>-<build>`.
+projection runtime as the projector.
 
-Verify: the new tables must equal the projection folded over the event store, row for row and
+Verify: the target tables must equal the projection folded over the event store, row for row and
 entry for entry; a mismatch stops before the switch.
 
-Switch: the SSM parameter `/tenantry/<tenant>/read-models` is overwritten with the new table
-names (JSON). Locally that parameter lives in the emulator; on AWS it is the same parameter in the
-tenant's account. Consumers that resolve the tables at deploy time (the AppSync data sources,
-the projector's ACCOUNTS_TABLE/LEDGER_TABLE) pick the new names up on the next `pulumi up`, which
-reads the parameter; until then the old tables keep serving, so a switch is never half-done.
+Switch (`tenantry.ops.switch`): the tenant file's `read_models.active` names the rebuilt slot;
+`pulumi up` (or the local dev server's re-apply) re-points the AppSync data sources and the
+projector. Catch-up (`rebuild(..., clear=False)` on the now-active slot) applies what arrived
+between build and switch: the version guard skips what is there, gap fill does the rest.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -33,7 +37,7 @@ from lambdas.eventstore.envelope import EventEnvelope
 from lambdas.eventstore.projection import ProjectionRuntime, ProjectionStats, fold_store
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 
-from .resources import Clients, PipelineNames, create_read_model_tables
+from .resources import Clients, PipelineNames
 
 
 class ReplayError(Exception):
@@ -52,8 +56,11 @@ class ReplayFailedError(ReplayError):
         self.failed = failed
 
 
-def pointer_parameter(tenant: str) -> str:
-    return f"/tenantry/{tenant}/read-models"
+class ReplayTargetMissingError(ReplayError):
+    def __init__(self, tables: list[str]) -> None:
+        super().__init__(f"target tables do not exist: {', '.join(tables)} (declare them: set "
+                         "read_models.standby: true and `pulumi up` (or restart tenantry dev) first)")
+        self.tables = tables
 
 
 class Progress:
@@ -109,16 +116,48 @@ class ReplayResult:
     accounts_table: str
     ledger_table: str
     seconds: float
-    switched: bool
+    cleared: int
 
 
-def replay(clients: Clients, names: PipelineNames, *, source: str = "events", build: str | None = None,
-           switch: bool = True, progress: TextIO | None = sys.stderr) -> ReplayResult:
-    build = build or time.strftime("%Y%m%d%H%M%S")
-    accounts, ledger = f"{names.accounts_table}-{build}", f"{names.ledger_table}-{build}"
+def require_tables(ddb: Any, *tables: str) -> None:
+    missing = []
+    for table in tables:
+        try:
+            ddb.describe_table(TableName=table)
+        except ddb.exceptions.ResourceNotFoundException:
+            missing.append(table)
+    if missing:
+        raise ReplayTargetMissingError(missing)
+
+
+def clear_table(ddb: Any, table: str) -> int:
+    """Delete every item (keys only are read); returns how many were deleted."""
+    key_names = [k["AttributeName"] for k in ddb.describe_table(TableName=table)["Table"]["KeySchema"]]
+    names = {f"#k{i}": n for i, n in enumerate(key_names)}
+    deleted = 0
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(names),
+                                                   ExpressionAttributeNames=names):
+        items = page.get("Items", [])
+        for start in range(0, len(items), 25):
+            requests = [{"DeleteRequest": {"Key": item}} for item in items[start:start + 25]]
+            while requests:
+                left = ddb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+                requests = left.get(table, [])
+        deleted += len(items)
+    return deleted
+
+
+def rebuild(clients: Clients, names: PipelineNames, *, source: str = "events", clear: bool = True,
+            progress: TextIO | None = sys.stderr) -> ReplayResult:
+    """Project every event into `names.accounts_table` / `names.ledger_table`, then verify.
+
+    `clear=True`: a fresh build (the standby slot). `clear=False`: a catch-up pass over tables that
+    already hold most of the history (the version guard makes it idempotent)."""
+    accounts, ledger = names.accounts_table, names.ledger_table
+    require_tables(clients.dynamodb, accounts, ledger)
+    cleared = clear_table(clients.dynamodb, accounts) + clear_table(clients.dynamodb, ledger) if clear else 0
     store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=names.tenant)
     ids = aggregate_ids(clients.dynamodb, names.events_table)
-    create_read_model_tables(clients.dynamodb, accounts, ledger)
     target = DynamoDBReadModel(accounts, ledger, row_key=rk.ACCOUNTS_PARTITION_KEY, client=clients.dynamodb)
     runtime = ProjectionRuntime(ACCOUNTS, target, store)
     started = time.perf_counter()
@@ -136,10 +175,7 @@ def replay(clients: Clients, names: PipelineNames, *, source: str = "events", bu
     if failed:
         raise ReplayFailedError(failed)
     verify(target, store, ids)
-    if switch:
-        clients.ssm.put_parameter(Name=pointer_parameter(names.tenant), Type="String", Overwrite=True,
-                                  Value=json.dumps({"accounts": accounts, "ledger": ledger, "build": build}))
-    return ReplayResult(len(ids), stats.events_applied, accounts, ledger, seconds, switch)
+    return ReplayResult(len(ids), stats.events_applied, accounts, ledger, seconds, cleared)
 
 
 def verify(target: DynamoDBReadModel, store: DynamoDBEventStore, ids: list[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -32,10 +32,15 @@ class PipelineNames:
     bucket: str
 
     @classmethod
-    def for_tenant(cls, tenant: str, account_id: str = "123456789012") -> "PipelineNames":
-        p = naming.physical
-        return cls(tenant, p(tenant, "events"), p(tenant, "accounts"), p(tenant, "ledger"), p(tenant, "event-stream"),
-                   naming.bucket(tenant, account_id))
+    def for_tenant(cls, tenant: str, account_id: str = "123456789012", slot: str = "blue") -> "PipelineNames":
+        """The names the Pulumi program declares; the read models of blue/green slot `slot`."""
+        p, rm = naming.physical, naming.read_model_table
+        return cls(tenant, p(tenant, "events"), rm(tenant, "accounts", slot), rm(tenant, "ledger", slot),
+                   p(tenant, "event-stream"), naming.bucket(tenant, account_id))
+
+    def with_slot(self, slot: str) -> "PipelineNames":
+        return replace(self, accounts_table=naming.read_model_table(self.tenant, "accounts", slot),
+                       ledger_table=naming.read_model_table(self.tenant, "ledger", slot))
 
     def failure_queue(self, function: str) -> str:
         """The on-failure (DLQ) queue of one stream consumer: "publisher", "projector", "archiver"."""
@@ -49,7 +54,6 @@ class Clients:
     kinesis: Any
     s3: Any
     sqs: Any
-    ssm: Any
 
     @classmethod
     def create(cls, endpoint_url: str | None = None, region: str | None = None, **credentials: str) -> "Clients":
@@ -63,7 +67,7 @@ class Clients:
             # botocore sends DynamoDB Streams requests to the bare host, which moto's in-process
             # mock only routes with a "/" path; the same URL with "/" is what AWS serves anyway.
             streams = session.client("dynamodbstreams", endpoint_url=streams.meta.endpoint_url.rstrip("/") + "/")
-        return cls(client("dynamodb"), streams, client("kinesis"), client("s3"), client("sqs"), client("ssm"))
+        return cls(client("dynamodb"), streams, client("kinesis"), client("s3"), client("sqs"))
 
 
 def create_event_table(ddb: Any, name: str) -> str:

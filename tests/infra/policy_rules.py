@@ -128,14 +128,8 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
                   if isinstance(v, str) and v.startswith("arn:") and (k == "arn" or k.endswith("Arn"))},
                  key=len, reverse=True)
 
-    # AppSync creates its API's log group itself; it is named by the API id, so it is still this tenant's.
-    api_log_groups = {f"log-group:/aws/appsync/apis/{r.outputs['id']}"
-                      for r in of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")}
-
     def names_own(arn: str) -> bool:
         arn = arn.removesuffix(":*")
-        if arn.startswith("arn:aws:logs:") and arn.split(":", 5)[-1] in api_log_groups:
-            return True
         return any(arn == o or arn.startswith(o + "/") or arn.startswith(o + ":") for o in own)
 
     bad = []

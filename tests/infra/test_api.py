@@ -18,6 +18,7 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 ACCOUNTS_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-accounts"
 LEDGER_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-ledger"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tenantry-acme-command"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/acme-key"
 API_ARN = f"arn:aws:appsync:{REGION}:{ACCOUNT}:apis/acme-api-id"
 GRAPHQL_URL = f"https://abc.appsync-api.{REGION}.amazonaws.com/graphql"
 APPSYNC_PRELUDE = ("scalar AWSDateTime\ndirective @aws_api_key on FIELD_DEFINITION | OBJECT\n"
@@ -58,7 +59,7 @@ def declare(uris: dict[str, str] | None = None, **overrides) -> tuple[list, dict
     args = ApiArgs(tenant="acme", tags={"tenant": "acme"}, accounts_table_name="tenantry-acme-accounts",
                    accounts_table_arn=ACCOUNTS_ARN, ledger_table_name="tenantry-acme-ledger",
                    ledger_table_arn=LEDGER_ARN, command_function_arn=FUNCTION_ARN,
-                   projector_role_name="tenantry-acme-projector", **overrides)
+                   projector_role_name="tenantry-acme-projector", kms_key_arn=KEY_ARN, **overrides)
 
     @pulumi.runtime.test
     def program():
@@ -144,6 +145,15 @@ def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):
     [statement] = policies(resources)["acme-api-logs"]["Statement"]
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/appsync/apis/acme-api-id"
     assert statement["Resource"] == [group, f"{group}:*"]
+    assert "logs:CreateLogGroup" not in statement["Action"]    # the group is declared, below
+
+
+def test_the_apis_log_group_is_declared_encrypted_with_a_retention(declared):
+    resources, _ = declared
+    [group] = of_type(resources, "aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/aws/appsync/apis/acme-api-id"
+    assert group.inputs["retentionInDays"] == 30
+    assert group.inputs["kmsKeyId"] == KEY_ARN
 
 
 @pytest.mark.parametrize("data_source, actions, resources_", [

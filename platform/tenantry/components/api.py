@@ -35,6 +35,8 @@ class ApiArgs:
     projector_role_name: pulumi.Input[str]
     api_key_expires_days: int = 365
     field_log_level: str = "ERROR"
+    kms_key_arn: pulumi.Input[str] | None = None   # encrypts the API's log group (declared here)
+    log_retention_days: int = 30
 
     def __post_init__(self) -> None:
         if not 1 <= self.api_key_expires_days <= MAX_API_KEY_DAYS:
@@ -93,10 +95,14 @@ class Api(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        # AppSync writes to /aws/appsync/apis/<id>: the role may touch that log group only.
+        # AppSync writes to /aws/appsync/apis/<id>. Declared here, not left to AppSync, so it is
+        # encrypted with the tenant key, tagged and has a retention; the role may write only there.
+        aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=api.id.apply(lambda api_id: f"/aws/appsync/apis/{api_id}"),
+            kms_key_id=args.kms_key_arn, retention_in_days=args.log_retention_days, tags=tags, opts=child)
         log_group_arn = api.arn.apply(_log_group_arn)
         aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
-            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
             [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")]))
         key = aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} default API key",
                                  expires=api_key_expiry(args.api_key_expires_days), opts=child)

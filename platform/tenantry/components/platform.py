@@ -15,7 +15,7 @@ from .alarms import Alarms, AlarmsArgs, WatchedFunction
 from .api import Api, ApiArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
 from .event_store import EventStore, EventStoreArgs
-from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
+from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
@@ -131,7 +131,8 @@ class TenantPlatform(pulumi.ComponentResource):
             tenant=t, tags=tags, accounts_table_name=accounts.name, accounts_table_arn=accounts.arn,
             ledger_table_name=ledger.name, ledger_table_arn=ledger.arn,
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
-            api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level), child)
+            api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
+            kms_key_arn=key.arn, log_retention_days=LOG_RETENTION_DAYS), child)
         functions = {
             "command": command,
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),

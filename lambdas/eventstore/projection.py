@@ -20,6 +20,7 @@ separately by `ProjectionStats`, so the cost in write units stays visible.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -119,12 +120,17 @@ class BatchOutcome:
 
 
 class ProjectionRuntime:
+    """`concurrency` > 1 projects the aggregates of a batch in parallel threads: they are
+    independent (one commit and one publish each), and on AWS a batch otherwise waits on one
+    read-model write and one AppSync round trip per account, one after the other."""
+
     def __init__(self, projection: Projection, read_model: ReadModel, store: EventStore,
-                 publisher: Publisher | None = None) -> None:
+                 publisher: Publisher | None = None, *, concurrency: int = 1) -> None:
         self.projection = projection
         self.read_model = read_model
         self.store = store
         self.publisher = publisher
+        self.concurrency = concurrency
 
     def project(self, envelopes: Sequence[EventEnvelope], *, poisoned: Iterable[str] = ()) -> BatchOutcome:
         """Apply one batch. `poisoned` names aggregates with an undecodable record in the batch:
@@ -142,26 +148,40 @@ class ProjectionRuntime:
         except Exception as exc:  # noqa: BLE001 - every aggregate of the batch fails, none is skipped
             outcome.failed.update({aid: exc for aid in groups})
             return outcome
-        for aggregate_id, group in groups.items():
-            try:
-                self._project_one(aggregate_id, rows.get(aggregate_id), group, outcome)
-            except Exception as exc:  # noqa: BLE001 - isolated per aggregate, surfaced as a failure
-                outcome.failed[aggregate_id] = exc
+        self._each(outcome, [(aid, rows.get(aid), group, False) for aid, group in groups.items()])
         return outcome
 
     def catch_up(self, aggregate_ids: Sequence[str]) -> BatchOutcome:
         """Bring these aggregates up to the head of the event store (redrive, incremental replay)."""
         outcome = BatchOutcome()
         rows = self.read_model.load_rows(list(aggregate_ids))
-        for aggregate_id in aggregate_ids:
-            try:
-                self._project_one(aggregate_id, rows.get(aggregate_id), [], outcome, to_head=True)
-            except Exception as exc:  # noqa: BLE001
-                outcome.failed[aggregate_id] = exc
+        self._each(outcome, [(aid, rows.get(aid), [], True) for aid in aggregate_ids])
         return outcome
 
+    def _each(self, outcome: BatchOutcome, work: list[tuple[str, Row | None, list[EventEnvelope], bool]]) -> None:
+        def one(item: tuple[str, Row | None, list[EventEnvelope], bool]) -> tuple[ProjectionStats, Row | None] | Exception:
+            try:
+                return self._project_one(*item)
+            except Exception as exc:  # noqa: BLE001 - isolated per aggregate, surfaced as a failure
+                return exc
+
+        if self.concurrency > 1 and len(work) > 1:
+            with ThreadPoolExecutor(min(self.concurrency, len(work))) as pool:
+                results = list(pool.map(one, work))
+        else:
+            results = [one(item) for item in work]
+        for (aggregate_id, *_), result in zip(work, results):
+            if isinstance(result, Exception):
+                outcome.failed[aggregate_id] = result
+                continue
+            stats, committed = result
+            outcome.stats.add(stats)
+            if committed is not None:
+                outcome.committed[aggregate_id] = committed
+
     def _project_one(self, aggregate_id: str, row: Row | None, group: list[EventEnvelope],
-                     outcome: BatchOutcome, *, to_head: bool = False) -> None:
+                     to_head: bool) -> tuple[ProjectionStats, Row | None]:
+        stats = ProjectionStats()
         stored = self.projection.version_of(row)
         fresh = {e.version: e for e in group if e.version > stored}
         if not fresh and not to_head:
@@ -169,16 +189,16 @@ class ProjectionRuntime:
             # not lost forever (subscribers see the same version twice, which is harmless).
             if row is not None and self.publisher is not None and max(e.version for e in group) == stored:
                 self.publisher.publish(row)
-                outcome.stats.publishes += 1
-            return
+                stats.publishes += 1
+            return stats, None
         top = max(fresh) if fresh else None
         missing = [v for v in range(stored + 1, (top or stored) + 1) if v not in fresh]
         if missing or to_head:
             filled = self._read(aggregate_id, min(missing, default=stored + 1), None if to_head else max(missing))
-            outcome.stats.events_filled += len(filled)
+            stats.events_filled += len(filled)
             fresh.update({e.version: e for e in filled if e.version not in fresh})
         if not fresh:
-            return
+            return stats, None
         ordered = [fresh[v] for v in sorted(fresh)]
         for expected, envelope in enumerate(ordered, start=stored + 1):
             if envelope.version != expected:
@@ -186,15 +206,14 @@ class ProjectionRuntime:
         new_row, entries = self.projection.fold(row, ordered)
         assert new_row is not None
         self.read_model.commit(Commit(aggregate_id, stored, new_row, tuple(entries)))
-        stats = outcome.stats
         stats.events_applied += len(ordered)
         stats.commits += 1
         stats.rows_written += 1
         stats.entries_written += len(entries)
-        outcome.committed[aggregate_id] = new_row
         if self.publisher is not None:
             self.publisher.publish(new_row)
             stats.publishes += 1
+        return stats, new_row
 
     def _read(self, aggregate_id: str, from_version: int, to_version: int | None) -> list[EventEnvelope]:
         return [s.envelope for s in self.store.read(aggregate_id, from_version=from_version, to_version=to_version)]

@@ -32,6 +32,8 @@ logger = Logger(service="projector")
 tracer = Tracer(service="projector")
 metrics = Metrics(namespace="Tenantry", service="projector")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
+# Accounts of one batch are projected side by side: each is a read-model write and an AppSync call.
+PARALLEL_AGGREGATES = 8
 
 
 class AggregateProjectionFailedError(Exception):
@@ -64,7 +66,8 @@ def runtime() -> ProjectionRuntime:
     s = Settings.from_env()
     store = DynamoDBEventStore(s.events_table, tenant_id=s.tenant_id)
     read_model = DynamoDBReadModel(s.accounts_table, s.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY)
-    return ProjectionRuntime(ACCOUNTS, read_model, store, AppSyncPublisher(s.graphql_url) if s.graphql_url else None)
+    publisher = AppSyncPublisher(s.graphql_url) if s.graphql_url else None
+    return ProjectionRuntime(ACCOUNTS, read_model, store, publisher, concurrency=PARALLEL_AGGREGATES)
 
 
 @logger.inject_lambda_context

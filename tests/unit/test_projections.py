@@ -71,6 +71,20 @@ def test_batch_is_coalesced_into_one_commit_and_one_publish_per_account(store):
     assert (read_model.rows, read_model.entries) == fold_store(ACCOUNTS, store, ["a", "b"])
 
 
+def test_aggregates_projected_in_parallel_give_the_same_read_model(store):
+    # GIVEN a batch over two accounts, one with a gap, and a runtime projecting accounts in threads
+    read_model, publisher = InMemoryReadModel(), RecordingPublisher()
+    runtime = ProjectionRuntime(ACCOUNTS, read_model, store, publisher, concurrency=4)
+    batch = envelopes(store, "a")[::2] + envelopes(store, "b")
+    # WHEN
+    outcome = runtime.project(batch)
+    # THEN the read model is the fold of the store, with one commit and one publish per account
+    assert outcome.failed == {}
+    assert (outcome.stats.commits, outcome.stats.publishes) == (2, 2)
+    assert sorted(p["accountId"] for p in publisher.published) == ["a", "b"]
+    assert (read_model.rows, read_model.entries) == fold_store(ACCOUNTS, store, ["a", "b"])
+
+
 def test_duplicates_are_skipped_and_gaps_filled_from_the_store(store):
     # GIVEN a read model at a v1 and a batch holding only a v1 (duplicate) and a v3
     read_model = InMemoryReadModel()

@@ -87,6 +87,6 @@ def _translated(account_id: str, expected_version: int | None) -> Iterator[None]
     except ExpectedVersionError as exc:
         raise ConcurrencyConflictError(exc.aggregate_id, exc.expected, exc.actual) from exc
     except RetriesExhaustedError as exc:
-        raise ConcurrencyConflictError(account_id, expected_version, None) from exc
+        raise ConcurrencyConflictError(", ".join(exc.aggregate_ids), expected_version, None) from exc
     except CommandReplayConflictError as exc:
         raise IdempotencyConflictError(exc.command_id) from exc

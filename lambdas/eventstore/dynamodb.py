@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from . import items
 from . import keys as k
-from .errors import ConcurrencyError, CorruptEventError, TransactionTooLargeError
+from .errors import ConcurrencyError, TransactionTooLargeError
 from .store import AppendRequest, Snapshot, StoredEvent
 
 SPILL_THRESHOLD_BYTES = 350 * 1024
@@ -77,7 +77,9 @@ class DynamoDBEventStore:
         try:
             self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression=_NOT_EXISTS)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            # TransactionConflict: a transfer's transaction holds the item right now. Either way
+            # another writer is ahead of us: reload, re-decide.
+            if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
                 raise ConcurrencyError(request.aggregate_id, request.expected_version) from exc
             raise
 
@@ -97,7 +99,7 @@ class DynamoDBEventStore:
                 raise
             reasons = exc.response.get("CancellationReasons") or []
             for (request, _), reason in zip(puts, reasons):
-                if reason.get("Code") == "ConditionalCheckFailed":
+                if reason.get("Code") in ("ConditionalCheckFailed", "TransactionConflict"):
                     raise ConcurrencyError(request.aggregate_id, request.expected_version) from exc
             raise
 
@@ -107,7 +109,10 @@ class DynamoDBEventStore:
         if snapshot is not None and len(item[k.SNAPSHOT_STATE]["S"]) > SPILL_THRESHOLD_BYTES:
             if self.spill is None:
                 raise ValueError(f"{request.aggregate_id}: snapshot over {SPILL_THRESHOLD_BYTES} bytes and no spill bucket")
-            key = f"{k.SNAPSHOT_PREFIX}{envelope.tenant_id}/{request.aggregate_id}/{snapshot.version}.json"
+            # Unique per attempt: two writers racing for this version must not overwrite each
+            # other's state, or the winner's item could point at the loser's snapshot.
+            key = (f"{k.SNAPSHOT_PREFIX}{envelope.tenant_id}/{request.aggregate_id}/"
+                   f"{snapshot.version}-{envelope.event_id}.json")
             self.spill.put(key, item.pop(k.SNAPSHOT_STATE)["S"].encode())
             item[k.SNAPSHOT_POINTER] = {"S": key}
         return item
@@ -130,7 +135,7 @@ class DynamoDBEventStore:
             ConsistentRead=True,
         )
         key = {"S": aggregate_id}
-        return [self._decode(item | {k.PARTITION_KEY: key}) for item in page.get("Items", [])]
+        return [self._decode(item | {k.PARTITION_KEY: key}, with_snapshot=True) for item in page.get("Items", [])]
 
     def read(self, aggregate_id: str, *, from_version: int = 1, to_version: int | None = None) -> Iterator[StoredEvent]:
         upper = to_version if to_version is not None else 2**62
@@ -148,15 +153,17 @@ class DynamoDBEventStore:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _decode(self, item: dict) -> StoredEvent:
+    def _decode(self, item: dict, *, with_snapshot: bool = False) -> StoredEvent:
+        """Forward reads (replay, gap fill, time travel) never use snapshots, so only backward
+        reads fetch a spilled one. A spilled snapshot that cannot be fetched is ignored like any
+        untrusted snapshot: the events are folded instead."""
         stored = items.decode(item)
         pointer = item.get(k.SNAPSHOT_POINTER, {}).get("S")
-        if pointer and self.spill is not None:
-            env = stored.envelope
-            try:
-                state = json.loads(self.spill.get(pointer))
-            except (ClientError, ValueError) as exc:
-                raise CorruptEventError(env.aggregate_id, env.version, f"spilled snapshot {pointer}: {exc!r}") from exc
-            schema = item.get(k.SNAPSHOT_SCHEMA, {}).get("S", "")
-            stored = replace(stored, snapshot=Snapshot(env.version, schema, state))
-        return stored
+        if not (with_snapshot and pointer and self.spill is not None):
+            return stored
+        try:
+            state = json.loads(self.spill.get(pointer))
+        except (ClientError, ValueError):
+            return stored
+        schema = item.get(k.SNAPSHOT_SCHEMA, {}).get("S", "")
+        return replace(stored, snapshot=Snapshot(stored.envelope.version, schema, state))

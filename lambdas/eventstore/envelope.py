@@ -47,8 +47,20 @@ class EventEnvelope(BaseModel):
         return cls.model_validate_json(text)
 
 
+OCCURRED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"   # fixed width, so instants compare as strings
+
+
 def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(OCCURRED_AT_FORMAT)
+
+
+def normalize_instant(text: str) -> str:
+    """Any ISO-8601 instant with an offset ("Z", "+02:00", with or without a fraction) in the
+    stored layout, so it compares correctly with `occurred_at`. Raises ValueError otherwise."""
+    instant = datetime.fromisoformat(text.replace("z", "Z"))
+    if instant.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return instant.astimezone(UTC).strftime(OCCURRED_AT_FORMAT)
 
 
 def new_event_id() -> str:

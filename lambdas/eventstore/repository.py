@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic
 
 from .aggregate import AggregateSpec, Loaded, Outcome, RecentCommand, S
-from .envelope import CommandContext, EventEnvelope, new_event_id, utc_now_iso
+from .envelope import CommandContext, EventEnvelope, new_event_id, normalize_instant, utc_now_iso
 from .errors import (
     CommandReplayConflictError,
     ConcurrencyError,
@@ -65,9 +65,11 @@ class Repository(Generic[S]):
                 if base is not None:
                     return self._fold(base, reversed(tail))
                 tail.append(stored)
-            if len(page) < limit or page[-1].envelope.version <= 1:
+            # Version 1 is the only proof of having reached the start: a page may also come back
+            # short because DynamoDB stops a page at 1 MB.
+            if not page or page[-1].envelope.version <= 1:
                 return self._fold(self._empty(aggregate_id), reversed(tail))
-            # No usable snapshot in the window (unknown schema, or none taken): read further back.
+            # No usable snapshot yet (unknown schema, none taken, or a short page): read further back.
             cursor, limit = page[-1].envelope.version, 100
 
     def replay(self, aggregate_id: str) -> Loaded[S]:
@@ -75,13 +77,14 @@ class Repository(Generic[S]):
         return self._fold(self._empty(aggregate_id), self.store.read(aggregate_id))
 
     def load_at(self, aggregate_id: str, *, version: int | None = None, at: str | None = None) -> Loaded[S] | None:
-        """Time travel: the state as of `version`, or as of the instant `at` (ISO-8601 UTC)."""
+        """Time travel: the state as of `version`, or as of the instant `at` (ISO-8601, any offset)."""
         if version is not None:
             loaded = self.load(aggregate_id, before_version=version + 1)
             return loaded if loaded.version == version and version > 0 else None
         if at is None:
             loaded = self.load(aggregate_id)
             return loaded if loaded.version > 0 else None
+        at = normalize_instant(at)
         events = []
         for stored in self.store.read(aggregate_id):
             if stored.envelope.occurred_at > at:
@@ -94,12 +97,17 @@ class Repository(Generic[S]):
         return Loaded(aggregate_id, self.spec.initial(aggregate_id), 0, {})
 
     def _from_snapshot(self, aggregate_id: str, snapshot: Snapshot | None) -> Loaded[S] | None:
+        """The snapshot as a starting point, or None when it cannot be trusted (the events are
+        folded instead): another schema, or a body that does not read back."""
         if snapshot is None or snapshot.schema != self.spec.codec.schema:
             return None
         data = snapshot.state
-        recent = {c: RecentCommand(h, v, s) for c, h, v, s in data["r"]}
-        state = self.spec.codec.from_data(data["s"])
-        return Loaded(aggregate_id, state, snapshot.version, recent, data["c"], data["u"])
+        try:
+            recent = {c: RecentCommand(h, v, s) for c, h, v, s in data["r"]}
+            state = self.spec.codec.from_data(data["s"])
+            return Loaded(aggregate_id, state, snapshot.version, recent, data["c"], data["u"])
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def _fold(self, base: Loaded[S], events: Iterable[StoredEvent]) -> Loaded[S]:
         spec, state, version = self.spec, base.state, base.version
@@ -161,8 +169,9 @@ class Repository(Generic[S]):
             if all(r is not None for r in replayed.values()):
                 return replayed  # type: ignore[return-value]
             if any(r is not None for r in replayed.values()):
-                aid = next(a for a, r in replayed.items() if r is not None)
-                raise CommandReplayConflictError(aid, command_id)
+                # The command was applied atomically to all of them, but some have already let it
+                # slide out of their recent-command window: look its event up (rare, extra reads).
+                return {aid: r or self._recall(aid, command_id, payload_hash) for aid, r in replayed.items()}
             decisions = decide({aid: one.state for aid, one in loaded.items()})
             prepared = {
                 aid: self._prepare(loaded[aid], decisions.get(aid, ()), command_id, payload_hash, ctx)
@@ -175,6 +184,23 @@ class Repository(Generic[S]):
                 continue
             return {aid: after for aid, (_, after) in prepared.items()}
         raise RetriesExhaustedError(tuple(aggregate_ids), self.max_attempts)
+
+    def _recall(self, aggregate_id: str, command_id: str, payload_hash: str) -> Outcome[S]:
+        """The original outcome of a command older than the recent-command window."""
+        cursor: int | None = None
+        while True:
+            page = self.store.read_backward(aggregate_id, before_version=cursor, limit=100)
+            for stored in page:
+                env = stored.envelope
+                if env.command_id != command_id:
+                    continue
+                if env.payload_hash != payload_hash:
+                    raise CommandReplayConflictError(aggregate_id, command_id)
+                then = self.load(aggregate_id, before_version=env.version + 1)
+                return Outcome(aggregate_id, then.state, then.version, self.spec.summarize(then.state), replayed=True)
+            if not page or page[-1].envelope.version <= 1:
+                raise CommandReplayConflictError(aggregate_id, command_id)
+            cursor = page[-1].envelope.version
 
     def _replayed(self, loaded: Loaded[S], command_id: str, payload_hash: str) -> Outcome[S] | None:
         seen = loaded.recent.get(command_id)

@@ -4,7 +4,13 @@ import { util } from '@aws-appsync/utils';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
 
+const MAX_OWNER_ID_LENGTH = 128;
+
 export function request(ctx) {
+  const owner = ctx.args.ownerId;
+  if (owner.length < 1 || owner.length > MAX_OWNER_ID_LENGTH) {
+    util.error(`ownerId must be 1..${MAX_OWNER_ID_LENGTH} characters`, 'ValidationError');
+  }
   const requested = ctx.args.limit == null ? DEFAULT_LIMIT : ctx.args.limit;
   return {
     operation: 'Query',

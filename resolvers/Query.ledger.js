@@ -4,7 +4,12 @@ import { util } from '@aws-appsync/utils';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
 
+const ID = '[A-Za-z0-9_-]{1,64}';
+
 export function request(ctx) {
+  if (!util.matches(ID, ctx.args.accountId)) {
+    util.error('accountId must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError');
+  }
   const requested = ctx.args.limit == null ? DEFAULT_LIMIT : ctx.args.limit;
   return {
     operation: 'Query',

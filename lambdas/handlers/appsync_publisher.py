@@ -38,13 +38,16 @@ class PublishError(Exception):
 
 class AppSyncPublisher:
     def __init__(self, url: str, *, region: str | None = None, credentials: Any = None,
-                 http: Any = None, to_input: Callable[[dict], dict] = account_update) -> None:
+                 http: Any = None, to_input: Callable[[dict], dict] = account_update,
+                 max_connections: int = 10) -> None:
         self.url = url
         match = _REGION_IN_HOST.search(url)
         self.region = region or (match.group(1) if match else os.environ.get("AWS_REGION", "us-east-1"))
         # Lambda's execution-role credentials come from the environment; resolved once per container.
         self.credentials = credentials or boto3.Session().get_credentials()
-        self.http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=5.0), retries=False)
+        # One connection per concurrent publisher thread (the projector publishes accounts in parallel).
+        self.http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=5.0), retries=False,
+                                                maxsize=max_connections)
         self.to_input = to_input
 
     def signed_request(self, row: dict) -> AWSRequest:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
 from lambdas.banking.errors import DomainError
+from lambdas.banking.queries import AccountAt
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
 from lambdas.eventstore.envelope import CommandContext
@@ -67,7 +68,8 @@ def close_account(input: dict) -> dict:  # noqa: A002
 
 @app.resolver(type_name="Query", field_name="accountAt")
 def account_at(id: str, version: int | None = None, at: str | None = None) -> dict | None:  # noqa: A002
-    view = service().account_at(id, version=version, at=at)
+    query = AccountAt.model_validate({"id": id, "version": version, "at": at})
+    view = service().account_at(query.id, version=query.version, at=query.at)
     return None if view is None else view.to_graphql()
 
 

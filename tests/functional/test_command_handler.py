@@ -138,6 +138,24 @@ def test_account_at_folds_to_a_version(invoke):
     assert invoke("Query", "accountAt", {"id": "ghost"}) is None
 
 
+@pytest.mark.parametrize("arguments, field", [
+    ({"id": ""}, "id"),
+    ({"id": "a" * 65}, "id"),
+    ({"id": "acc-1", "version": 0}, "version"),
+    ({"id": "acc-1", "at": "yesterday"}, "at"),
+    ({"id": "acc-1", "at": "2026-01-01T00:00:00"}, "at"),
+])
+def test_account_at_rejects_bad_arguments_naming_the_field(invoke, arguments, field):
+    assert error_type(invoke("Query", "accountAt", arguments)) == "ValidationError"
+    assert invoke("Query", "accountAt", arguments)["error"]["info"]["fields"] == [field]
+
+
+def test_account_at_takes_a_version_or_an_instant_not_both(invoke):
+    open_account(invoke)
+    outcome = invoke("Query", "accountAt", {"id": "acc-1", "version": 1, "at": "2026-01-01T00:00:00Z"})
+    assert error_type(outcome) == "ValidationError"
+
+
 @dataclass
 class InProcessLambda:
     dynamodb: Any

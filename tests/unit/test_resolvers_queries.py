@@ -74,3 +74,19 @@ def test_every_response_turns_ctx_error_into_util_error(runtime, code_file):
     assert evaluation.outcome == "error"
     assert evaluation.error == {"message": "throttled", "errorType": "DynamoDB:ProvisionedThroughputExceededException",
                                 "data": None, "errorInfo": None}
+
+
+@pytest.mark.parametrize("code_file, arguments, field", [
+    ("Query.account.js", {"id": ""}, "id"),
+    ("Query.account.js", {"id": "a" * 65}, "id"),
+    ("Query.account.js", {"id": "a b"}, "id"),
+    ("Query.ledger.js", {"accountId": "x/y"}, "accountId"),
+    ("Query.accounts.js", {"ownerId": ""}, "ownerId"),
+    ("Query.accounts.js", {"ownerId": "o" * 129}, "ownerId"),
+])
+def test_malformed_keys_are_validation_errors_not_dynamodb_errors(runtime, code_file, arguments, field):
+    # GIVEN a key no item can have WHEN the request handler runs THEN it stops with ValidationError
+    outcome = runtime.run(code_file, "request", ctx(**arguments))
+    assert outcome.outcome == "error"
+    assert outcome.error["errorType"] == "ValidationError"
+    assert outcome.error["message"].startswith(field)

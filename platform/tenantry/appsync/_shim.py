@@ -93,6 +93,8 @@ var __tenantry = (function () {
     },
     unauthorized() { throw new UtilError('Unauthorized', 'Unauthorized', null, null); },
     autoId: uuid4,
+    // AppSync's util.matches is a whole-string match (Java's String.matches).
+    matches(pattern, data) { return new RegExp('^(?:' + pattern + ')$').test(String(data)); },
     isNull(v) { return v === null || v === undefined; },
     isNullOrEmpty(v) { return v === null || v === undefined || v === ''; },
     defaultIfNull(v, d) { return v === null || v === undefined ? d : v; },

@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 
 from tenantry.config import TenantConfigError, load_tenant_by_name
-from tenantry.program import define_stack
+from tenantry.program import AwsAccess, AwsAccessError, define_stack
 
 ROOT = Path(__file__).resolve().parent
 
@@ -19,10 +19,19 @@ except TenantConfigError as exc:
     # RunError prints the message without a Python traceback.
     raise pulumi.RunError(str(exc)) from exc
 
-stack_region = pulumi.Config("aws").get("region")
+aws_config = pulumi.Config("aws")
+stack_region = aws_config.get("region")
 if stack_region and stack_region != tenant.region:
     raise pulumi.RunError(
         f"Pulumi.{tenant.name}.yaml: aws:region is {stack_region!r} but tenants/{tenant.name}.yaml "
         f"says region {tenant.region!r}; the tenant file decides (allowed: {tenant.region!r} or unset)")
 
-define_stack(tenant, ROOT)
+# The program's provider is explicit, and explicit providers ignore `aws:` stack config: pass on
+# how to authenticate (`pulumi config set aws:profile ...`, `aws:assumeRoles`).
+try:
+    access = AwsAccess(profile=aws_config.get("profile"),
+                       assume_roles=tuple(aws_config.get_object("assumeRoles") or ()))
+except AwsAccessError as exc:
+    raise pulumi.RunError(f"Pulumi.{tenant.name}.yaml: {exc}") from exc
+
+define_stack(tenant, ROOT, access)

@@ -13,13 +13,16 @@ from .config import (TENANT_NAME_PATTERN, TENANT_NAME_RULE, TenantConfig, Tenant
                      validate_all)
 
 DEFAULT_REGION = "eu-west-1"
+FIELDS_DOC = ("README.md", "Tenant file fields")   # where every tenant file field is documented
 
 
 def scaffold(name: str, region: str) -> tuple[str, str]:
     """The tenant file and the stack file of a new tenant (validated before anything is written)."""
     config = TenantConfig(name=name, region=region)
     fields = config.model_dump(mode="json", exclude_none=True)
-    tenant_yaml = (f"# Tenant {name}. Every field is documented in docs/deploy.md; `tenantry validate` checks it.\n"
+    doc, section = FIELDS_DOC
+    tenant_yaml = (f"# Tenant {name}. Every field is documented in {doc}, section \"{section}\"; "
+                   f"`tenantry validate` checks it.\n"
                    + yaml.safe_dump(fields, sort_keys=False))
     stack_yaml = (f"# Stack \"{name}\". The tenant is described in tenants/{name}.yaml (the only source of truth);\n"
                   f"# aws:region must match its region or __main__.py refuses to run.\n"

@@ -7,15 +7,23 @@ the declared data, as a policy pack would.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 
-from tenantry.components.naming import physical
+from lambdas.handlers import settings
+from tenantry.components.api import APPSYNC_LOG_GROUP_PREFIX
+from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
+from tenantry.components.naming import FUNCTION_NAMES, log_group, physical
 from tenantry.inventory import DeclaredResource
 
 TABLE = "aws:dynamodb/table:Table"
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FUNCTION = "aws:lambda/function:Function"
 
 # Services whose actions read or write tenant data: a `*` resource there is never acceptable.
 DATA_SERVICES = ("dynamodb", "s3", "kinesis", "sqs", "sns", "kms", "lambda", "appsync", "logs", "secretsmanager")
@@ -42,13 +50,17 @@ def encryption_at_rest(tenant: str, resources: Sequence[DeclaredResource]) -> li
             bad.append(f"{r.name}: stream without KMS")
         if r.type in ("aws:sqs/queue:Queue", "aws:sns/topic:Topic") and not i.get("kmsMasterKeyId"):
             bad.append(f"{r.name}: {r.type} without KMS")
-        if r.type == "aws:cloudwatch/logGroup:LogGroup" and not i.get("kmsKeyId"):
+        # Exempt: the AppSync API's log group. Its name holds the API id, unknown when the key (and
+        # so its policy) is created, and the key cannot wait for the API (API -> command function
+        # -> its log group -> key). CloudWatch Logs encrypts it with service-owned keys instead.
+        if r.type == LOG_GROUP and not i.get("kmsKeyId") and not str(i.get("name")).startswith(APPSYNC_LOG_GROUP_PREFIX):
             bad.append(f"{r.name}: log group without KMS")
+        if r.type == FUNCTION and not i.get("kmsKeyArn"):
+            bad.append(f"{r.name}: function environment without the tenant key")
     buckets = {r.outputs["id"] for r in of_type(resources, BUCKET)}
-    encrypted = {r.inputs["bucket"] for r in resources
-                 if r.type == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-                 and all(rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-                         for rule in r.inputs["rules"])}
+    encrypted = {r.inputs["bucket"] for r in of_type(resources, BUCKET_SSE)
+                 if all(rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+                        for rule in r.inputs["rules"])}
     bad += [f"{b}: bucket without SSE-KMS" for b in sorted(buckets - encrypted)]
     return bad
 
@@ -58,15 +70,14 @@ def tables_recoverable(tenant: str, resources: Sequence[DeclaredResource]) -> li
             if not (r.inputs.get("pointInTimeRecovery") or {}).get("enabled")]
 
 
-def deletion_protection_follows_config(expected: bool) -> Rule:
-    """Event tables follow the tenant file; read models (rebuildable, blue/green slots that must be
-    droppable) never carry deletion protection."""
-    def rule(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
-        events = physical(tenant, "events")
-        return [f"{r.name}: deletionProtectionEnabled != {want}" for r in of_type(resources, TABLE)
-                for want in [expected if r.inputs.get("name") == events else False]
-                if bool(r.inputs.get("deletionProtectionEnabled")) is not want]
-    return rule
+def deletion_protection_on_event_tables_only(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """Event tables always carry DynamoDB deletion protection (DESIGN §6), whatever the tenant file
+    says (its `deletion_protection` governs Pulumi `protect` and the bucket's `force_destroy` only);
+    read models (rebuildable, blue/green slots that must be droppable) never do."""
+    events = physical(tenant, "events")
+    return [f"{r.name}: deletionProtectionEnabled != {want}" for r in of_type(resources, TABLE)
+            for want in [r.inputs.get("name") == events]
+            if r.inputs.get("deletionProtectionEnabled") is not want]
 
 
 def buckets_private_and_tls_only(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
@@ -146,5 +157,131 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
     return bad
 
 
-RULES: tuple[Rule, ...] = (encryption_at_rest, tables_recoverable, buckets_private_and_tls_only, tags_everywhere,
-                           stream_mappings_safe, iam_tenant_scoped)
+# -- KMS key policies ------------------------------------------------------------------------------
+def _like(pattern: str, value: str) -> bool:
+    """IAM's `*Like` operators: `*` any run of characters, `?` one character, nothing else special."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": str.__eq__, "ArnEquals": str.__eq__, "StringLike": _like, "ArnLike": _like}
+
+
+def condition_allows(condition: dict, context: dict[str, str]) -> bool:
+    """Every operator and key of a Condition block holds for `context` (any listed value matches).
+    An operator this evaluator does not know never holds (fails closed for the coverage rule)."""
+    for operator, checks in condition.items():
+        test = CONDITION_OPERATORS.get(operator)
+        for key, values in checks.items():
+            if test is None or key not in context or not any(test(v, context[key]) for v in _as_list(values)):
+                return False
+    return True
+
+
+def _key_policies(resources: Sequence[DeclaredResource]) -> dict[str, list[dict]]:
+    return {r.outputs["arn"]: _statements(r.inputs["policy"]) for r in of_type(resources, KEY)}
+
+
+def _logs_may_use(statement: dict, region: str, context: dict[str, str]) -> bool:
+    actions = _as_list(statement.get("Action", []))
+    return (statement.get("Effect") == "Allow"
+            and statement.get("Principal") == {"Service": f"logs.{region}.amazonaws.com"}
+            and bool({"kms:GenerateDataKey*", "kms:*"} & set(actions))
+            and bool({"kms:Decrypt", "kms:*"} & set(actions))
+            and condition_allows(statement.get("Condition", {}), context))
+
+
+def key_policy_allows_encrypted_log_groups(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """CloudWatch Logs can use the key of every log group declared with one (else creation fails)."""
+    policies, bad = _key_policies(resources), []
+    for group in of_type(resources, LOG_GROUP):
+        key = group.inputs.get("kmsKeyId")
+        if not key:
+            continue
+        arn = group.outputs["arn"]
+        context = {LOG_ARN_CONTEXT: arn}
+        if not any(_logs_may_use(s, arn.split(":")[3], context) for s in policies.get(key, [])):
+            bad.append(f"{group.name}: key {key} does not let CloudWatch Logs encrypt {arn}")
+    return bad
+
+
+def other_tenant_log_group_arns(tenant: str, region: str, account: str) -> list[str]:
+    """Log groups of tenants whose names extend or resemble this one's (the `<t>-*` trap)."""
+    others = (f"{tenant}-corp", f"{tenant}x", f"x{tenant}", "other")
+    return [log_group_arn(region, account, log_group(physical(o, kind))) for o in others for kind in FUNCTION_NAMES]
+
+
+def key_policies_name_only_this_tenant(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """No key-policy condition on a log group ARN also admits another tenant's log groups."""
+    bad = []
+    for key_arn, statements in _key_policies(resources).items():
+        _, _, _, region, account, _ = key_arn.split(":", 5)
+        for s in statements:
+            condition = s.get("Condition", {})
+            if not any(LOG_ARN_CONTEXT in checks for checks in condition.values()):
+                continue
+            leaks = [arn for arn in other_tenant_log_group_arns(tenant, region, account)
+                     if condition_allows(condition, {LOG_ARN_CONTEXT: arn})]
+            bad += [f"{s.get('Sid')}: admits {arn}" for arn in leaks]
+    return bad
+
+
+# -- roles vs encrypted data -----------------------------------------------------------------------
+def _encrypted_by(resources: Sequence[DeclaredResource]) -> dict[str, str]:
+    """ARN of each KMS-encrypted table, stream, queue and bucket -> the key that encrypts it."""
+    keys = {}
+    for r in resources:
+        i = r.inputs
+        key = {TABLE: (i.get("serverSideEncryption") or {}).get("kmsKeyArn"),
+               "aws:kinesis/stream:Stream": i.get("kmsKeyId"),
+               "aws:sqs/queue:Queue": i.get("kmsMasterKeyId")}.get(r.type)
+        if key:
+            keys[r.outputs["arn"]] = key
+    bucket_arns = {r.outputs["id"]: r.outputs["arn"] for r in of_type(resources, BUCKET)}
+    for r in of_type(resources, BUCKET_SSE):
+        for rule in r.inputs["rules"]:
+            key = rule["applyServerSideEncryptionByDefault"].get("kmsMasterKeyId")
+            if key and r.inputs["bucket"] in bucket_arns:
+                keys[bucket_arns[r.inputs["bucket"]]] = key
+    return keys
+
+
+def roles_can_decrypt_what_they_use(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """A role granted data actions on a KMS-encrypted resource also has kms:Decrypt on its key
+    (else every call fails on AWS, though moto and the mocks would not notice)."""
+    encrypted = sorted(_encrypted_by(resources).items(), key=lambda kv: len(kv[0]), reverse=True)
+    statements: dict[str, list[dict]] = {}
+    for r in of_type(resources, ROLE_POLICY):
+        statements.setdefault(r.inputs["role"], []).extend(_statements(r.inputs["policy"]))
+    bad = []
+    for role, granted in statements.items():
+        decryptable = {res for s in granted if {"kms:Decrypt", "kms:*"} & set(_as_list(s["Action"]))
+                       for res in _as_list(s["Resource"])}
+        for s in granted:
+            if not [a for a in _as_list(s["Action"]) if a.split(":")[0] in DATA_SERVICES and not a.startswith("kms:")]:
+                continue
+            for res in _as_list(s["Resource"]):
+                key = next((k for arn, k in encrypted if res == arn or res.startswith(arn + "/")), None)
+                if key and key not in decryptable:
+                    bad.append(f"{role}: uses {res} without kms:Decrypt on {key}")
+    return bad
+
+
+def archive_access_matches_environment(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """A function gets ARCHIVE_BUCKET exactly when its role may touch the bucket (least privilege)."""
+    s3_roles = {r.inputs["role"] for r in of_type(resources, ROLE_POLICY)
+                if any(a.startswith("s3:") for s in _statements(r.inputs["policy"]) for a in _as_list(s["Action"]))}
+    bad = []
+    for fn in of_type(resources, FUNCTION):
+        has_env = settings.ARCHIVE_BUCKET in ((fn.inputs.get("environment") or {}).get("variables") or {})
+        role = fn.inputs["role"].rsplit("/", 1)[-1]
+        if has_env != (role in s3_roles):
+            bad.append(f"{fn.name}: ARCHIVE_BUCKET set={has_env} but S3 granted={role in s3_roles}")
+    return bad
+
+
+RULES: tuple[Rule, ...] = (encryption_at_rest, tables_recoverable, deletion_protection_on_event_tables_only,
+                           buckets_private_and_tls_only, tags_everywhere, stream_mappings_safe, iam_tenant_scoped,
+                           key_policy_allows_encrypted_log_groups, key_policies_name_only_this_tenant,
+                           roles_can_decrypt_what_they_use, archive_access_matches_environment)

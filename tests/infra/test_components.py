@@ -52,7 +52,7 @@ def test_event_table_uses_the_event_store_key_contract(tenant, resources, config
     assert table["streamEnabled"] is True and table["streamViewType"] in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert table["pointInTimeRecovery"]["enabled"] is True
-    assert table["deletionProtectionEnabled"] is configs[tenant].deletion_protection
+    assert table["deletionProtectionEnabled"] is True     # whatever the tenant file says (DESIGN §6)
     key_arn = one(resources, "aws:kms/key:Key", f"{tenant}-kms-key").outputs["arn"]
     assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
 
@@ -90,7 +90,8 @@ def test_archive_bucket_is_versioned_with_a_lifecycle_from_config(tenant, resour
                                       f"{tenant}-archive-lifecycle").inputs["rules"]}
     archive = rules["archive-tiering"]
     assert archive["filter"]["prefix"] == keys.ARCHIVE_PREFIX
-    assert archive["transitions"] == [{"days": cfg.archive_glacier_transition_days, "storageClass": "GLACIER"}]
+    # Instant Retrieval: `tenantry replay --source archive` reads with GetObject, no restore step
+    assert archive["transitions"] == [{"days": cfg.archive_glacier_transition_days, "storageClass": "GLACIER_IR"}]
     assert archive["expiration"]["days"] == cfg.archive_retention_days
 
 
@@ -105,6 +106,17 @@ def test_functions_run_the_handlers_with_the_settings_contract(tenant, resources
         assert variables[settings.TENANT_ID] == tenant
         assert variables[settings.EVENTS_TABLE] == naming.physical(tenant, "events")
         assert variables[settings.SNAPSHOT_INTERVAL] == str(configs[tenant].snapshot_interval)
+
+
+def test_projector_never_touches_the_bucket(tenant, resources):
+    # GIVEN the projector: gap fill reads forward from the event table, never a snapshot
+    projector = one(resources, "aws:lambda/function:Function", f"{tenant}-projector-function").inputs
+    role = projector["role"].rsplit("/", 1)[-1]
+    actions = {a for r in resources if r.type == "aws:iam/rolePolicy:RolePolicy" and r.inputs["role"] == role
+               for s in json.loads(r.inputs["policy"])["Statement"] for a in s["Action"]}
+    # THEN it has no S3 permission and no bucket variable
+    assert actions and not {a for a in actions if a.startswith("s3:")}
+    assert settings.ARCHIVE_BUCKET not in projector["environment"]["variables"]
 
 
 def test_projector_publishes_to_this_tenants_api(tenant, resources):

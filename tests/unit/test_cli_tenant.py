@@ -57,3 +57,22 @@ def test_validate_reports_file_field_and_allowed_values(project, capsys):
 
 def test_subcommand_modules_register_themselves():
     assert SUBCOMMAND_MODULES[:2] == ["tenantry.cli_tenant", "tenantry.cli_preview"]
+
+
+def test_new_points_to_a_readme_section_that_documents_every_field(project):
+    # GIVEN a scaffolded tenant file
+    from pathlib import Path
+
+    from tenantry.cli_tenant import FIELDS_DOC
+    from tenantry.config import TenantConfig
+
+    run(project, "tenant", "new", "initech")
+    header = (project / "tenants" / "initech.yaml").read_text().splitlines()[0]
+    doc, section = FIELDS_DOC
+    assert f'{doc}, section "{section}"' in header
+    # WHEN reading that section of the repository's README
+    readme = (Path(__file__).resolve().parents[2] / doc).read_text()
+    assert f"### {section}\n" in readme
+    body = readme.split(f"### {section}\n", 1)[1].split("\n### ", 1)[0]
+    # THEN it documents every field of the tenant file
+    assert [f for f in TenantConfig.model_fields if f"`{f}`" not in body and f"`{f}." not in body] == []

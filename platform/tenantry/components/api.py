@@ -21,6 +21,9 @@ APPSYNC_PRINCIPAL = "appsync.amazonaws.com"
 FIELD_LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
 MAX_API_KEY_DAYS = 365   # AppSync refuses an API key that expires later than this
 PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
+APPSYNC_LOG_GROUP_PREFIX = "/aws/appsync/apis/"
+# What a DynamoDB data source needs of the tables' KMS key to read them (no writes: no data key).
+TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,11 @@ class ApiArgs:
     ledger_table_arn: pulumi.Input[str]
     command_function_arn: pulumi.Input[str]
     projector_role_name: pulumi.Input[str]
+    # The key encrypting the read-model tables: DynamoDB data-source roles may decrypt with it
+    # (through DynamoDB only). Not used for the API's log group (see `Api`).
+    kms_key_arn: pulumi.Input[str]
     api_key_expires_days: int = 365
     field_log_level: str = "ERROR"
-    kms_key_arn: pulumi.Input[str] | None = None   # encrypts the API's log group (declared here)
     log_retention_days: int = 30
 
     def __post_init__(self) -> None:
@@ -62,9 +67,19 @@ def _assume_appsync() -> str:
         "Effect": "Allow", "Principal": {"Service": APPSYNC_PRINCIPAL}, "Action": "sts:AssumeRole"}]})
 
 
-def _allow(actions: tuple[str, ...], resources: list[pulumi.Input[str]]) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": list(actions), "Resource": resources}]})
+def _statement(actions: tuple[str, ...], resources: list[pulumi.Input[str]], **extra: object) -> dict:
+    return {"Effect": "Allow", "Action": list(actions), "Resource": resources, **extra}
+
+
+def _allow(actions: tuple[str, ...], resources: list[pulumi.Input[str]], *more: dict) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [_statement(actions, resources), *more]})
+
+
+def _table_key_statement(kms_key_arn: pulumi.Input[str]) -> dict:
+    """Decrypt with the tables' key, and only when DynamoDB asks on the role's behalf. The key is
+    regional and DynamoDB uses a key of its own region, so the region comes from the key's ARN."""
+    via = pulumi.Output.from_input(kms_key_arn).apply(lambda arn: f"dynamodb.{arn.split(':')[3]}.amazonaws.com")
+    return _statement(TABLE_KEY_ACTIONS, [kms_key_arn], Condition={"StringEquals": {"kms:ViaService": via}})
 
 
 class Api(pulumi.ComponentResource):
@@ -96,10 +111,13 @@ class Api(pulumi.ComponentResource):
             opts=child,
         )
         # AppSync writes to /aws/appsync/apis/<id>. Declared here, not left to AppSync, so it is
-        # encrypted with the tenant key, tagged and has a retention; the role may write only there.
+        # tagged and has a retention; the role may write only there. NOT encrypted with the tenant
+        # key: the key policy would have to name this group, but the key cannot depend on the API
+        # (API -> command function -> its log group -> key). CloudWatch Logs still encrypts it at
+        # rest with service-owned keys.
         aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=api.id.apply(lambda api_id: f"/aws/appsync/apis/{api_id}"),
-            kms_key_id=args.kms_key_arn, retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            f"{name}-logs", name=api.id.apply(lambda api_id: f"{APPSYNC_LOG_GROUP_PREFIX}{api_id}"),
+            retention_in_days=args.log_retention_days, tags=tags, opts=child)
         log_group_arn = api.arn.apply(_log_group_arn)
         aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
             ("logs:CreateLogStream", "logs:PutLogEvents"),
@@ -134,8 +152,10 @@ class Api(pulumi.ComponentResource):
             return aws.appsync.DataSource(f"{self._name}-ds-{ds.name}", **common)
         role = aws.iam.Role(f"{self._name}-ds-{ds.name}", name=naming.physical(self._args.tenant, f"appsync-{ds.name}"),
                             assume_role_policy=_assume_appsync(), tags=dict(self._args.tags), opts=child)
+        # Read-model tables are SSE-KMS with the tenant key: without Decrypt, every query fails.
+        key = (_table_key_statement(self._args.kms_key_arn),) if ds.kind is DataSourceKind.DYNAMODB else ()
         aws.iam.RolePolicy(f"{self._name}-ds-{ds.name}", role=role.id, opts=child,
-                           policy=_allow(ds.actions, self._scope(ds.target)))
+                           policy=_allow(ds.actions, self._scope(ds.target), *key))
         if ds.kind is DataSourceKind.DYNAMODB:
             return aws.appsync.DataSource(
                 f"{self._name}-ds-{ds.name}", service_role_arn=role.arn,
@@ -163,4 +183,4 @@ class Api(pulumi.ComponentResource):
 def _log_group_arn(api_arn: str) -> str:
     _, partition, _, region, account, resource = api_arn.split(":", 5)   # ...:apis/<id>
     api_id = resource.split("/", 1)[1]
-    return f"arn:{partition}:logs:{region}:{account}:log-group:/aws/appsync/apis/{api_id}"
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{APPSYNC_LOG_GROUP_PREFIX}{api_id}"

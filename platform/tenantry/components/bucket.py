@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from lambdas.eventstore import keys
 
 s3 = aws.s3
+ARCHIVE_STORAGE_CLASS = "GLACIER_IR"   # millisecond GetObject, no restore step
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ class ArchiveBucket(pulumi.ComponentResource):
             f"{name}-lifecycle", bucket=bucket_id,
             rules=[
                 # Archived events are history: cold storage after a while, kept for the retention period.
+                # Glacier Instant Retrieval, not GLACIER: `tenantry replay --source archive` reads them
+                # with a plain GetObject, which GLACIER/DEEP_ARCHIVE refuse until a restore completes.
                 s3.BucketLifecycleConfigurationRuleArgs(
                     id="archive-tiering", status="Enabled",
                     filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=keys.ARCHIVE_PREFIX),
                     transitions=[s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                        days=args.glacier_transition_days, storage_class="GLACIER")],
+                        days=args.glacier_transition_days, storage_class=ARCHIVE_STORAGE_CLASS)],
                     expiration=s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
                 ),
                 # Snapshots are referenced by event items: never expired, only old versions are.

@@ -1,5 +1,9 @@
 """The event-store table. Its key schema comes from `lambdas.eventstore.keys`, the same constants
-the store and the publisher's filter criteria use, so the table and the code cannot drift."""
+the store and the publisher's filter criteria use, so the table and the code cannot drift.
+
+DynamoDB deletion protection is always on (DESIGN §6: the event table is the system of record);
+`protect` (the tenant file's `deletion_protection`) governs only Pulumi's `protect`. Destroying a
+tenant therefore takes an explicit AWS CLI call first (README, "Destroy a tenant safely")."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ STREAM_VIEW_TYPE = "NEW_IMAGE"   # the publisher needs the new event item only
 class EventStoreArgs:
     table_name: str
     kms_key_arn: pulumi.Input[str]
-    deletion_protection: bool
+    protect: bool      # Pulumi `protect`; DynamoDB deletion protection does not depend on it
     tags: Mapping[str, str]
 
 
@@ -40,10 +44,10 @@ class EventStore(pulumi.ComponentResource):
             stream_enabled=True,
             stream_view_type=STREAM_VIEW_TYPE,
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            deletion_protection_enabled=args.deletion_protection,
+            deletion_protection_enabled=True,
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=args.kms_key_arn),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.deletion_protection),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.register_outputs({"name": self.table.name, "arn": self.table.arn, "stream_arn": self.table.stream_arn})

@@ -1,4 +1,5 @@
-"""A tenant Lambda function: packaged `lambdas/` zip, Powertools layer, its own encrypted log group."""
+"""A tenant Lambda function: packaged `lambdas/` zip, Powertools layer, its own encrypted log group,
+environment variables encrypted with the tenant key."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ RUNTIME = "python3.11"
 ARCHITECTURE = "x86_64"
 LOG_RETENTION_DAYS = 30
 # Powertools for AWS Lambda (Python) v3, public layer, one per Python version and architecture.
-# Layer version 27 is the release the docs pinned for the 3.x line we install (pyproject pins the
-# PyPI package); override per tenant with `powertools_layer_arn` in the tenant file.
+# The zip carries `lambdas/` only: in Lambda, Powertools AND pydantic come from this layer, not
+# from pyproject. Pinned independently of pyproject's `aws-lambda-powertools==3.37.0` and
+# `pydantic==2.14.4`, so when either pin (or this number) changes, check that the layer version
+# carries the same Powertools and pydantic versions the tests ran with (`aws lambda
+# get-layer-version-by-arn --arn <arn>`: its description names the Powertools release).
+# A tenant can override the whole ARN with `powertools_layer_arn` in its tenant file (README,
+# "Deploy a tenant").
 POWERTOOLS_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_VERSION = 27
 
@@ -69,6 +75,7 @@ class TenantFunction(pulumi.ComponentResource):
             timeout=args.timeout,
             memory_size=args.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment)),
+            kms_key_arn=args.kms_key_arn,   # environment variables at rest: the tenant key, not aws/lambda
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             tags=dict(args.tags),

@@ -1,15 +1,18 @@
-"""The tenant's customer-managed KMS key: encrypts its tables, stream, bucket, queues, topic and logs."""
+"""The tenant's customer-managed KMS key: encrypts its tables, stream, bucket, queues, topic and
+function logs and environment variables."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from . import naming
+
+LOG_ARN_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
 
 @dataclass(frozen=True)
@@ -18,29 +21,37 @@ class TenantKeyArgs:
     region: str
     account_id: pulumi.Input[str]
     tags: Mapping[str, str]
+    # The log groups CloudWatch Logs may encrypt with this key, by exact name. Names, not a
+    # `tenantry-<t>-*` pattern: a pattern would also match a tenant called `<t>-corp`.
+    log_group_names: Sequence[str]
     deletion_window_days: int = 30
 
 
-def key_policy(tenant: str, region: str, account_id: str) -> str:
+def log_group_arn(region: str, account_id: str, log_group_name: str) -> str:
+    """The ARN CloudWatch Logs puts in the encryption context (no trailing `:*`)."""
+    return f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
+
+
+def key_policy(region: str, account_id: str, log_group_names: Sequence[str]) -> str:
     """Key policies are resource policies: `Resource: *` means "this key" (the only legal form)."""
     root = f"arn:aws:iam::{account_id}:root"
-    log_groups = f"arn:aws:logs:{region}:{account_id}:log-group:{naming.log_group(naming.physical(tenant, '*'))}"
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},
-             "Action": "kms:*", "Resource": "*"},
-            {"Sid": "TenantLogGroups", "Effect": "Allow",
-             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-             "Resource": "*",
-             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}}},
-            {"Sid": "AlarmsPublishToEncryptedTopic", "Effect": "Allow",
-             "Principal": {"Service": "cloudwatch.amazonaws.com"},
-             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
-        ],
-    }, sort_keys=True)
+    statements = [
+        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "AlarmsPublishToEncryptedTopic", "Effect": "Allow",
+         "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}},
+    ]
+    if log_group_names:
+        arns = sorted(log_group_arn(region, account_id, name) for name in log_group_names)
+        statements.insert(1, {
+            "Sid": "TenantLogGroups", "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {LOG_ARN_CONTEXT: arns}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 class TenantKey(pulumi.ComponentResource):
@@ -51,13 +62,14 @@ class TenantKey(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenantry:security:TenantKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        log_groups = tuple(args.log_group_names)
         self.key = aws.kms.Key(
             f"{name}-key",
             description=f"Tenantry tenant {args.tenant}: data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=args.deletion_window_days,
             policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: key_policy(args.tenant, args.region, account)),
+                lambda account: key_policy(args.region, account, log_groups)),
             tags=dict(args.tags),
             opts=child,
         )

@@ -17,7 +17,7 @@ from .bucket import ArchiveBucket, ArchiveBucketArgs
 from .event_store import EventStore, EventStoreArgs
 from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
-from .keys import TenantKey, TenantKeyArgs
+from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
 from .packaging import LambdaPackage
 from .queues import FailureQueue, FailureQueueArgs
@@ -59,9 +59,12 @@ class TenantPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         fn_names = {k: naming.physical(t, k) for k in HANDLERS}
 
-        key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags), child)
+        log_groups = {k: naming.log_group(fn) for k, fn in fn_names.items()}
+
+        key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags,
+                                                     log_group_names=tuple(log_groups.values())), child)
         events = EventStore(f"{name}-events", EventStoreArgs(
-            naming.physical(t, "events"), key.arn, cfg.deletion_protection, tags), child)
+            naming.physical(t, "events"), key.arn, protect=cfg.deletion_protection, tags=tags), child)
         slots = cfg.read_models
         models = ReadModels(f"{name}-read-models", ReadModelsArgs(
             t, slots.active, slots.standby_slot if slots.standby else None, key.arn, tags), child)
@@ -80,8 +83,8 @@ class TenantPlatform(pulumi.ComponentResource):
         table, accounts, ledger = events.table, models.active.accounts, models.active.ledger
         bucket_arn = bucket.bucket.arn
         log_arns = {k: pulumi.Output.from_input(args.account_id).apply(
-            lambda a, fn=fn: f"arn:aws:logs:{cfg.region}:{a}:log-group:{naming.log_group(fn)}:*")
-            for k, fn in fn_names.items()}
+            lambda a, group=group: f"{log_group_arn(cfg.region, a, group)}:*")
+            for k, group in log_groups.items()}
 
         def grants(k: str, *extra: Grant) -> list[Grant]:
             base = [Grant("Logs", LOGS_WRITE, (log_arns[k],)), Grant("TenantKey", KMS_USE, (key.arn,))]
@@ -103,10 +106,10 @@ class TenantPlatform(pulumi.ComponentResource):
             "projector": grants(
                 "projector",
                 Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
+                # Gap fill reads forward from a known version: no snapshots, so no spill bucket.
                 Grant("EventStoreGapFill", TABLE_READ, (table.arn,)),
                 Grant("ReadModels", TABLE_READ + TABLE_WRITE,
-                      (accounts.arn, pulumi.Output.concat(accounts.arn, "/index/*"), ledger.arn)),
-                Grant("SnapshotSpill", ("s3:GetObject",), (snapshots,))),
+                      (accounts.arn, pulumi.Output.concat(accounts.arn, "/index/*"), ledger.arn))),
             "archiver": grants(
                 "archiver",
                 Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
@@ -138,7 +141,7 @@ class TenantPlatform(pulumi.ComponentResource):
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),
             "projector": function("projector", {
                 env.ACCOUNTS_TABLE: accounts.name, env.LEDGER_TABLE: ledger.name,
-                env.ARCHIVE_BUCKET: bucket.bucket.bucket, env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
+                env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
             "archiver": function("archiver", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}),
         }
 

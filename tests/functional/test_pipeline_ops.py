@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import base64
 import gzip
 import io
 import json
@@ -12,11 +14,15 @@ from lambdas.banking import readmodel_keys as rk
 from lambdas.banking.commands import Deposit, OpenAccount, Transfer
 from lambdas.eventstore import keys as k
 from lambdas.eventstore.envelope import CommandContext, EventEnvelope
-from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel, to_item
+from lambdas.handlers.appsync_publisher import RecordingPublisher
+from lambdas.handlers.archiver import archive_key
 from pipeline_support import TENANT, make_world
-from tenantry.ops.redrive import Redriver, on_failure_record
-from tenantry.ops.replay import ReplayTargetMissingError, rebuild
-from tenantry.ops.resources import create_read_model_tables
+from tenantry.ops import cli as ops_cli
+from tenantry.ops import replay
+from tenantry.ops.redrive import Redriver, UnknownFunctionError, on_failure_record
+from tenantry.ops.replay import ReplayTargetMissingError, ReplayVerificationError, rebuild
+from tenantry.ops.resources import KinesisPump, create_read_model_tables, lambda_kinesis_record
 
 pytestmark = pytest.mark.functional
 CTX = CommandContext(actor="test")
@@ -145,3 +151,210 @@ def test_redrive_falls_back_to_the_event_store_when_the_stream_no_longer_has_the
     result = Redriver(world.clients, world.names).run(world.names.failure_queue("projector"), progress=None)
     assert (result.redriven, result.from_event_store) == (1, 1)
     assert world.read_model.load_rows(["a"])["a"]["version"] == 14
+
+
+# -- replay under live traffic ----------------------------------------------------------------
+
+
+def test_an_event_appended_between_build_and_verify_does_not_fail_verification(world, monkeypatch):
+    # GIVEN a standby build, and live commands landing after the build, before the verification
+    some_history(world.bank)
+    target = standby(world)
+    real_verify = replay.verify
+
+    def verify_under_live_traffic(built, store, ids):
+        world.bank.deposit(Deposit(account_id="a", amount=3, command_id="live-1"), CTX)
+        world.bank.open_account(OpenAccount(account_id="late", owner_id="o", currency="EUR", command_id="live-2"), CTX)
+        return real_verify(built, store, ids)
+
+    monkeypatch.setattr(replay, "verify", verify_under_live_traffic)
+    # WHEN rebuilding THEN it verifies what it built (a at the version it projected), not the new head
+    result = rebuild(world.clients, target, progress=None)
+    assert (result.aggregates, result.events) == (2, 16)
+    assert rebuilt_model(world, result).load_rows(["a"])["a"]["version"] == 14
+
+
+def test_catch_up_verifies_while_the_live_projector_moves_the_active_slot(world, monkeypatch):
+    # GIVEN a catch-up pass on the active slot, and the projector applying new events meanwhile
+    some_history(world.bank)
+    world.pipeline().drain()
+    pipeline = world.pipeline(archive=False)
+    real_verify = replay.verify
+
+    def verify_while_projecting(built, store, ids):
+        world.bank.deposit(Deposit(account_id="b", amount=4, command_id="live-3"), CTX)
+        world.bank.open_account(OpenAccount(account_id="late", owner_id="o", currency="EUR", command_id="live-4"), CTX)
+        pipeline.drain()      # rows past the built version, and a row of an aggregate opened after the snapshot
+        return real_verify(built, store, ids)
+
+    monkeypatch.setattr(replay, "verify", verify_while_projecting)
+    # WHEN catching up THEN verification passes
+    result = rebuild(world.clients, world.names, clear=False, progress=None)
+    assert result.aggregates == 2
+    assert world.read_model.load_rows(["b", "late"])["b"]["version"] == 3
+
+
+def test_verification_still_catches_a_row_that_differs_from_the_fold(world):
+    # GIVEN a built slot in which one row was tampered with
+    some_history(world.bank)
+    target = standby(world)
+    result = rebuild(world.clients, target, progress=None)
+    model = rebuilt_model(world, result)
+    row = model.load_rows(["b"])["b"]
+    world.clients.dynamodb.put_item(TableName=target.accounts_table, Item=to_item({**row, "balance": 1}))
+    # WHEN verifying THEN b is named
+    with pytest.raises(ReplayVerificationError) as raised:
+        replay.verify(model, world.store, ["a", "b"])
+    assert raised.value.mismatched == ["b"]
+
+
+# -- redrive, per consumer --------------------------------------------------------------------
+
+
+def _kinesis_batch(world, pipeline) -> tuple[dict, list[dict]]:
+    shard = world.clients.kinesis.list_shards(StreamName=world.names.stream)["Shards"][0]["ShardId"]
+    records = world.clients.kinesis.get_records(ShardIterator=world.clients.kinesis.get_shard_iterator(
+        StreamName=world.names.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+    info = {"shardId": shard, "startSequenceNumber": records[0]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["SequenceNumber"], "batchSize": len(records),
+            "streamArn": pipeline.projector_feed.stream_arn}
+    return info, records
+
+
+def _dlq(world, function: str, batch_info_key: str, info: dict) -> str:
+    queue = world.clients.sqs.create_queue(QueueName=world.names.failure_queue(function))["QueueUrl"]
+    world.clients.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(on_failure_record(batch_info_key, info)))
+    return queue
+
+
+def _kinesis_envelopes(world) -> list[EventEnvelope]:
+    pump = KinesisPump(world.clients.kinesis, world.names.stream)
+    return [EventEnvelope.from_json(base64.b64decode(r["kinesis"]["data"])) for _, batch in pump.batches() for r in batch]
+
+
+def _archived_lines(world) -> dict[str, list[EventEnvelope]]:
+    out = {}
+    for obj in world.clients.s3.list_objects_v2(Bucket=world.names.bucket).get("Contents", []):
+        body = world.clients.s3.get_object(Bucket=world.names.bucket, Key=obj["Key"])["Body"].read()
+        out[obj["Key"]] = [EventEnvelope.from_json(line) for line in gzip.decompress(body).splitlines() if line]
+    return out
+
+
+def test_projector_redrive_publishes_the_redriven_updates(world):
+    # GIVEN a projector batch that failed, in the projector's DLQ
+    some_history(world.bank)
+    pipeline = world.pipeline(handlers={"projector": lambda event, ctx: {"batchItemFailures": []}}, archive=False)
+    pipeline.drain()
+    info, _ = _kinesis_batch(world, pipeline)
+    _dlq(world, "projector", "KinesisBatchInfo", info)
+    publisher = RecordingPublisher()
+    # WHEN redriven with the AppSync publisher
+    result = Redriver(world.clients, world.names, "projector", publisher).run(
+        world.names.failure_queue("projector"), progress=None)
+    # THEN the read model caught up and subscribers hear the latest state of each account
+    assert result.redriven == 1
+    assert {aid: u["version"] for aid, u in publisher.latest().items()} == {"a": 14, "b": 2}
+
+
+def test_archiver_redrive_archives_the_batch_and_leaves_the_read_model_alone(world):
+    # GIVEN a Kinesis batch the archiver failed on (the projector never ran either)
+    some_history(world.bank)
+    pipeline = world.pipeline(handlers={"projector": lambda event, ctx: {"batchItemFailures": []},
+                                        "archiver": lambda event, ctx: {"batchItemFailures": []}})
+    pipeline.drain()
+    info, records = _kinesis_batch(world, pipeline)
+    queue = _dlq(world, "archiver", "KinesisBatchInfo", info)
+    # WHEN the archiver's queue is redriven
+    result = Redriver(world.clients, world.names, "archiver").run(world.names.failure_queue("archiver"), progress=None)
+    # THEN the archiver's object for that batch exists (its key and lines), nothing was projected
+    assert (result.redriven, result.events, result.from_event_store) == (1, 16, 0)
+    archived = _archived_lines(world)
+    expected_key = archive_key(TENANT, [lambda_kinesis_record(r, info["shardId"], info["streamArn"]) for r in records])
+    assert list(archived) == [expected_key]
+    assert [(e.aggregate_id, e.version) for e in archived[expected_key]] == \
+        [(e.aggregate_id, e.version) for e in (EventEnvelope.from_json(r["Data"]) for r in records)]
+    assert world.read_model.scan_rows() == {}
+    assert "Messages" not in world.clients.sqs.receive_message(QueueUrl=queue)
+
+
+def test_archiver_redrive_past_retention_archives_from_the_event_store(world):
+    # GIVEN an archiver failure record whose batch Kinesis no longer holds
+    some_history(world.bank)
+    info = {"shardId": "shardId-000000000007", "startSequenceNumber": "100", "endSequenceNumber": "200",
+            "batchSize": 16, "streamArn": f"arn:aws:kinesis:us-east-1:123456789012:stream/{world.names.stream}",
+            "approximateArrivalOfFirstRecord": "2024-05-01T10:00:00.000Z",
+            "approximateArrivalOfLastRecord": "2999-01-01T00:00:00.000Z"}
+    _dlq(world, "archiver", "KinesisBatchInfo", info)
+    # WHEN redriven
+    result = Redriver(world.clients, world.names, "archiver").run(world.names.failure_queue("archiver"), progress=None)
+    # THEN the events became archive lines under the batch's key, and replay can read them
+    assert (result.redriven, result.from_event_store, result.events) == (1, 1, 16)
+    archived = _archived_lines(world)
+    assert list(archived) == [f"{k.ARCHIVE_PREFIX}{TENANT}/2024/05/01/shardId-000000000007/100-200.jsonl.gz"]
+    assert sorted((e.aggregate_id, e.version) for e in next(iter(archived.values()))) == \
+        sorted([("a", v) for v in range(1, 15)] + [("b", 1), ("b", 2)])
+    assert world.read_model.scan_rows() == {}
+
+
+def _ddb_stream_records(world) -> list[dict]:
+    streams = world.clients.streams
+    shard = streams.describe_stream(StreamArn=world.stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=world.stream_arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return shard, streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+
+
+def test_publisher_redrive_re_publishes_the_batch_to_kinesis(world):
+    # GIVEN a publisher batch that never reached Kinesis
+    some_history(world.bank)
+    shard, records = _ddb_stream_records(world)
+    info = {"shardId": shard, "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"], "batchSize": len(records),
+            "streamArn": world.stream_arn}
+    _dlq(world, "publisher", "DDBStreamBatchInfo", info)
+    # WHEN the publisher's queue is redriven
+    result = Redriver(world.clients, world.names, "publisher").run(world.names.failure_queue("publisher"), progress=None)
+    # THEN the envelopes are on Kinesis (for the projector and archiver to pick up), nothing else ran
+    assert (result.redriven, result.events, result.from_event_store) == (1, 16, 0)
+    assert sorted((e.aggregate_id, e.version) for e in _kinesis_envelopes(world)) == \
+        sorted([("a", v) for v in range(1, 15)] + [("b", 1), ("b", 2)])
+    assert world.read_model.scan_rows() == {}
+
+
+def test_publisher_redrive_past_retention_re_publishes_from_the_event_store(world):
+    # GIVEN a publisher failure record whose batch DynamoDB Streams no longer holds
+    some_history(world.bank)
+    shard, records = _ddb_stream_records(world)
+    past = int(records[-1]["dynamodb"]["SequenceNumber"]) + 1000      # moto never trims: read past the end
+    info = {"shardId": shard, "startSequenceNumber": str(past), "endSequenceNumber": str(past + 1), "batchSize": 2,
+            "streamArn": world.stream_arn}
+    _dlq(world, "publisher", "DDBStreamBatchInfo", info)
+    # WHEN redriven
+    result = Redriver(world.clients, world.names, "publisher").run(world.names.failure_queue("publisher"), progress=None)
+    # THEN the event store's events were re-published to Kinesis
+    assert (result.redriven, result.from_event_store) == (1, 1)
+    assert len(_kinesis_envelopes(world)) == 16
+
+
+def test_redrive_names_an_unknown_consumer(world):
+    with pytest.raises(UnknownFunctionError) as raised:
+        Redriver(world.clients, world.names, "commands")
+    assert raised.value.function == "commands"
+
+
+# -- the AWS account of the archive bucket ----------------------------------------------------
+
+
+def test_aws_mode_takes_the_account_id_from_sts(world, monkeypatch):
+    # GIVEN credentials of another account than moto's default, and no --account-id
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    args = argparse.Namespace(tenant=TENANT, aws=True, account_id=None, region="us-east-1")
+    # WHEN the archive bucket is named THEN it is that account's
+    assert ops_cli._account_id(args) == "111122223333"
+
+
+def test_an_explicit_account_id_wins_and_local_mode_uses_the_emulators(world):
+    explicit = argparse.Namespace(tenant=TENANT, aws=True, account_id="444455556666", region="us-east-1")
+    local = argparse.Namespace(tenant=TENANT, aws=False, account_id=None, region="us-east-1")
+    assert ops_cli._account_id(explicit) == "444455556666"
+    assert ops_cli._account_id(local) == ops_cli.LOCAL_ACCOUNT_ID

@@ -30,7 +30,7 @@ from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
 from tenantry.appsync.filters import filter_matches
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
 from tenantry.local.appsync_schema import build_appsync_schema
-from tenantry.local.auth import api_key_for
+from tenantry.local.auth import new_api_key
 from tenantry.local.graphql_http import ExecutorPool, TenantGraphQL
 from tenantry.local.server import AppSyncServer, build_tenant_api
 
@@ -38,6 +38,11 @@ pytestmark = pytest.mark.functional
 
 TENANTS = ("acme", "globex")
 CREDENTIALS = Credentials("testing", "testing")
+KEYS = {tenant: new_api_key() for tenant in TENANTS}      # per run, as `tenantry dev` issues them
+
+
+def api_key_for(tenant: str) -> str:
+    return KEYS[tenant]
 UPDATE = {"accountId": "acc-1", "balance": 500, "version": 3, "status": "OPEN",
           "updatedAt": "2024-05-01T10:00:00.000Z"}
 ACCOUNT_UPDATE_FIELDS = "accountId balance version status updatedAt"
@@ -98,7 +103,7 @@ def server():
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
                                 ExecutorPool(StubExecutor), threads, FieldCall)
         apis[tenant] = build_tenant_api(tenant, graphql, api_key_for(tenant), filter_matches)
-    app_server = AppSyncServer(apis, keep_alive=0.2)
+    app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant})
     port = _free_port()
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app_server.app)
@@ -366,3 +371,54 @@ def test_gql_with_wrong_key_fails_to_connect(server):
             pass
     with pytest.raises(TransportServerError):
         run(session())
+
+
+def test_start_before_connection_init_is_an_error_and_subscribes_nothing(server):
+    # GIVEN a connection with valid credentials that sends `start` before `connection_init`
+    url = f"{ws_url(server)}?header={_b64(_header(server))}&payload=e30="
+    messages = [_start("early", "acc-1", _header(server)), {"type": "connection_init"}]
+    # WHEN the server answers both (in order)
+    seen = run(_raw_session(url, messages, lambda s: any(m["type"] == "connection_ack" for m in s)))
+    # THEN the start got an AppSync-shaped error and never a start_ack
+    kinds = [m["type"] for m in seen]
+    assert kinds[:2] == ["error", "connection_ack"]
+    assert seen[0]["id"] == "early"
+    assert seen[0]["payload"]["errors"][0]["errorType"] == "BadRequestException"
+    assert "start_ack" not in kinds
+
+
+def test_start_after_a_failed_handshake_is_unauthorized_even_with_valid_start_auth(server):
+    # GIVEN a handshake with another tenant's key, then a `start` carrying this tenant's key
+    url = f"{ws_url(server)}?header={_b64(_header(server, 'globex'))}&payload=e30="
+    messages = [_start("sneaky", "acc-1", _header(server)), {"type": "connection_init"}]
+    # WHEN the server answers both
+    seen = run(_raw_session(url, messages, lambda s: any(m["type"] == "connection_error" for m in s)))
+    # THEN the start is refused as unauthorized, no subscription is made, and init still fails
+    assert [m["type"] for m in seen] == ["error", "connection_error"]
+    assert seen[0]["id"] == "sneaky"
+    assert seen[0]["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
+    assert len(_HUBS["acme"]) == 0
+
+
+def _apply_url(host: str, tenant: str = "acme") -> str:
+    return f"http://{host}/_tenantry/{tenant}/apply"
+
+
+async def _post_apply(host, headers):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(_apply_url(host), data=b"{}", headers=headers) as response:
+            return response.status, await response.json()
+
+
+def test_apply_route_takes_the_api_key(server):
+    status, body = run(_post_apply(server, {"content-type": "application/json", **_header(server)}))
+    assert (status, body) == (200, {"applied": {"reapplied": "acme"}})
+
+
+def test_apply_route_refuses_sigv4_signed_with_the_public_credentials(server):
+    # GIVEN a request signed with the emulator's (public) IAM credentials
+    headers = _signed_headers(server, "/_tenantry/acme/apply", b"{}")
+    # WHEN it asks for a re-apply THEN it is refused: such a signature proves nothing
+    status, body = run(_post_apply(server, headers))
+    assert status == 401
+    assert body["errors"][0]["errorType"] == "UnauthorizedException"

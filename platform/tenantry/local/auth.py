@@ -4,7 +4,9 @@ AppSync's rules, as the emulator applies them:
 - an API key is valid only for the API (tenant) it was issued for;
 - a SigV4 request must be signed for service `appsync` with credentials the emulator knows (the
   fake credentials every in-process Lambda runs with); the signature is recomputed with botocore's
-  own signer, so a client that can call real AppSync can call the emulator unchanged;
+  own signer, so a client that can call real AppSync can call the emulator unchanged. Those
+  credentials are public (`testing`/`testing`): SigV4 here proves nothing about the caller, which
+  is why `tenantry dev` refuses a non-loopback host without `--allow-remote`;
 - anything else is `UnauthorizedException` before any GraphQL is parsed.
 
 The resulting `Caller` carries the auth mode (for directive-based field authorization) and the
@@ -14,9 +16,9 @@ AppSync `identity` object resolvers see (`None` for API key callers, as in AppSy
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -55,10 +57,13 @@ class Caller:
     identity: dict | None           # AppSync `ctx.identity`
 
 
-def api_key_for(tenant: str) -> str:
-    """The tenant's local API key: stable across restarts so frontends can keep it in config."""
-    digest = hashlib.sha256(f"tenantry-local:{tenant}".encode()).hexdigest()
-    return f"da2-{digest[:26]}"
+API_KEY_PREFIX = "da2-"
+
+
+def new_api_key() -> str:
+    """A fresh local API key, per tenant and per run: unguessable, so an API served beyond
+    loopback is not open to anyone who knows the tenant's name. Frontends read it from dev.json."""
+    return f"{API_KEY_PREFIX}{secrets.token_hex(13)}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tenant", action="append", default=[], metavar="NAME",
                         help="tenant to run (repeatable; default: every tenant in tenants/)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="listen on a non-loopback --host even though the emulator's IAM "
+                             "credentials are public (anyone reaching the port can sign IAM calls)")
     parser.add_argument("--port", type=int, default=4000, help="port to listen on (default 4000)")
     parser.add_argument("--dev-json", type=Path, default=None, metavar="PATH",
                         help="where to write the endpoints (default .tenantry/dev.json)")
@@ -26,4 +29,5 @@ def _run(args: argparse.Namespace) -> int:
     from tenantry.local.dev import DevOptions, run
 
     return run(DevOptions(root=project_root(args), tenants=tuple(args.tenant),
-                          host=args.host, port=args.port, dev_json=args.dev_json))
+                          host=args.host, port=args.port, dev_json=args.dev_json,
+                          allow_remote=args.allow_remote))

@@ -9,14 +9,21 @@ Start-up, in this order, so each step can rely on the previous one:
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
 6. print the endpoints, write `.tenantry/dev.json`, print `ready`.
 Ctrl-C / SIGTERM stop everything in reverse order and exit 0.
+
+Beyond loopback the emulator is a liability: its IAM credentials are public (anyone can sign
+`publishAccountUpdate`), so a non-loopback `--host` needs `--allow-remote`. API keys are random per
+run and dev.json (which holds them) is written owner-only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import gc
+import ipaddress
 import json
+import os
 import signal
 import socket
 import sys
@@ -30,12 +37,13 @@ from typing import Any, Callable, TextIO
 from aiohttp import web
 
 from tenantry.local import wiring
-from tenantry.local.auth import api_key_for
+from tenantry.local.auth import new_api_key
 from tenantry.local.server import AppSyncServer, TenantApi
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PORT_IN_USE = 2
+EXIT_REMOTE_REFUSED = 2
 DEV_JSON = Path(".tenantry") / "dev.json"
 WORKER_THREADS = 32      # resolver calls block (V8, botocore, in-process Lambdas)
 
@@ -47,6 +55,7 @@ class DevOptions:
     host: str = "127.0.0.1"
     port: int = 4000
     dev_json: Path | None = None         # default: <root>/.tenantry/dev.json
+    allow_remote: bool = False           # serve a non-loopback host despite the public IAM credentials
 
 
 @dataclass(frozen=True)
@@ -63,24 +72,57 @@ class PortInUseError(Exception):
         self.port = port
 
 
+class BindError(Exception):
+    """Any other reason the API address cannot be listened on (unknown host, address not local)."""
+
+    def __init__(self, host: str, port: int, reason: str, error_code: int | None = None) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host = host
+        self.port = port
+        self.reason = reason
+        self.error_code = error_code      # errno of the failed bind, if it got that far
+
+
 class _Stop(Exception):
     """SIGTERM during the synchronous start-up: unwind like Ctrl-C."""
 
 
-def endpoints(tenant: str, host: str, port: int) -> Endpoints:
-    base = f"{host}:{port}"
+def url_host(host: str) -> str:
+    """`host` as it goes in a URL: an IPv6 literal is bracketed."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def endpoints(tenant: str, host: str, port: int, api_key: str | None = None) -> Endpoints:
+    base = f"{url_host(host)}:{port}"
     return Endpoints(f"http://{base}/{tenant}/graphql", f"ws://{base}/{tenant}/graphql/realtime",
-                     api_key_for(tenant))
+                     api_key or new_api_key())
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address `host` names is a loopback address (an unresolvable host is not)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return False
+    addresses = {info[4][0].split("%", 1)[0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BindError(host, port, getattr(exc, "strerror", None) or str(exc)) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise PortInUseError(host, port) from exc
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port) from exc
+        raise BindError(host, port, exc.strerror or str(exc), exc.errno) from exc
     sock.listen(256)
     sock.setblocking(False)
     return sock
@@ -93,7 +135,11 @@ def write_dev_json(path: Path, apis: dict[str, Endpoints], emulator_url: str | N
         # For `tenantry replay` / `tenantry redrive` in local mode: the emulator behind the APIs.
         document["emulator_url"] = emulator_url
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    # Owner-only from the first byte: it holds the API keys. fchmod covers a tmp left by a crash.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(json.dumps(document, indent=2) + "\n")
     tmp.replace(path)   # readers never see a half-written file
     return path
 
@@ -129,13 +175,28 @@ def run(options: DevOptions, out: TextIO = sys.stdout) -> int:
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
+    if not is_loopback(options.host):
+        print(f"tenantry dev: WARNING: --host {options.host} is not a loopback address. The emulator's "
+              "IAM credentials are public (testing/testing): anyone who can reach this port can sign "
+              "IAM-only calls such as publishAccountUpdate and push forged updates to subscribers.",
+              file=sys.stderr, flush=True)
+        if not options.allow_remote:
+            print("tenantry dev: refusing to listen beyond loopback without --allow-remote.",
+                  file=sys.stderr, flush=True)
+            return EXIT_REMOTE_REFUSED
     previous_term = signal.signal(signal.SIGTERM, _raise_stop)
     try:
         sock = bind(options.host, options.port)
     except PortInUseError as exc:
-        print(f"tenantry dev: cannot listen on {exc.host}:{exc.port}: address already in use "
+        signal.signal(signal.SIGTERM, previous_term)
+        print(f"tenantry dev: cannot listen on {url_host(exc.host)}:{exc.port}: address already in use "
               f"(another `tenantry dev`?). Pick another port with --port.", file=sys.stderr, flush=True)
         return EXIT_PORT_IN_USE
+    except BindError as exc:
+        signal.signal(signal.SIGTERM, previous_term)
+        print(f"tenantry dev: cannot listen on {url_host(exc.host)}:{exc.port}: {exc.reason}. "
+              "Pick an address of this machine with --host.", file=sys.stderr, flush=True)
+        return EXIT_FAILED
     try:
         with ExitStack() as stack, ThreadPoolExecutor(WORKER_THREADS, "tenantry-resolver") as threads:
             stack.callback(sock.close)

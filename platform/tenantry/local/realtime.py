@@ -11,6 +11,9 @@ Protocol (what AppSync speaks and gql's AppSyncWebsocketsTransport expects):
                                             server: {"type":"data","id","payload":{"data":{...}}}
   client: {"type":"stop","id"}              server: {"type":"complete","id"}
 Bad connection credentials -> `connection_error` (UnauthorizedException, errorCode 401), then close.
+A `start` before the connection is acknowledged (no `connection_init` yet, or a handshake whose
+credentials failed) gets an `error` and no subscription: AppSync authorizes a subscription only on
+an acknowledged connection, whatever the `start` itself carries.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._ka_task: asyncio.Task | None = None
         self._ids: set[str] = set()
+        self.acknowledged = False
 
     async def send(self, message: dict) -> bool:
         if self._ws.closed:
@@ -174,10 +178,15 @@ class Connection:
                     {"errorType": failure.error_type, "message": failure.reason, "errorCode": 401}]}})
                 await self._ws.close()
                 return False
+            if self.acknowledged:
+                return True
+            self.acknowledged = True
             await self.send({"type": "connection_ack",
                              "payload": {"connectionTimeoutMs": CONNECTION_TIMEOUT_MS}})
             await self.send({"type": "ka"})
             self._ka_task = asyncio.create_task(self._keep_alive_loop())
+        elif kind == "start" and not self.acknowledged:
+            await self._refuse_unacknowledged(str(frame.get("id")), failure)
         elif kind == "start":
             await self._start(frame, paths)
         elif kind == "stop":
@@ -221,6 +230,16 @@ class Connection:
         self._ids.add(sub_id)
         self._hub.add(_Active(self, sub_id, subscription))
         await self.send({"type": "start_ack", "id": sub_id})
+
+    async def _refuse_unacknowledged(self, sub_id: str, failure: UnauthorizedError | None) -> None:
+        # The start's own authorization must not stand in for a handshake that failed or never ran.
+        if failure is not None:
+            await self._error(sub_id, [{"errorType": failure.error_type, "message": failure.reason,
+                                        "errorCode": 401}])
+        else:
+            await self._error(sub_id, [{"errorType": "BadRequestException", "errorCode": 400,
+                                        "message": "Subscription requested before the connection was "
+                                                   "acknowledged: send connection_init first."}])
 
     async def _error(self, sub_id: str, errors: list[dict]) -> None:
         await self.send({"type": "error", "id": sub_id, "payload": {"errors": errors}})

@@ -4,7 +4,7 @@
   GET  /<tenant>/graphql/realtime    AppSync real-time WebSocket protocol
   GET  /                             which tenants are served (a convenience for humans)
   POST /_tenantry/<tenant>/apply     re-apply the tenant's declaration (the local `pulumi up`;
-                                     the tenant's API key or SigV4, as for its API)
+                                     the tenant's API key only)
 
 A mutation named in `@aws_subscribe` is fanned out to that tenant's subscribers before the HTTP
 response is sent, so a caller that publishes in order (the projector) is delivered in order.
@@ -21,7 +21,7 @@ from typing import Callable
 
 from aiohttp import web
 
-from tenantry.local.auth import Authenticator, SignedRequest, UnauthorizedError
+from tenantry.local.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
 from tenantry.local.graphql_http import TenantGraphQL, request_error
 from tenantry.local.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
 
@@ -105,14 +105,18 @@ class AppSyncServer:
         tenant = request.match_info["tenant"]
         if self.reapply is None or tenant not in self.apis:
             return _json({"error": f"no tenant {tenant!r} to re-apply"}, 404)
-        # Same credentials as the tenant's API: `--host 0.0.0.0` must not expose an open admin route.
+        # The tenant's API key only (random per run, kept in the 0600 dev.json). SigV4 is refused:
+        # the emulator's IAM credentials are public, so a signature proves nothing here. Beyond
+        # loopback (`--allow-remote`) this route is as reachable as the API itself.
         api = self.apis[tenant]
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            api.authenticator.authenticate(
+            caller = api.authenticator.authenticate(
                 SignedRequest("POST", (request.path,), headers, await request.read()))
         except UnauthorizedError as exc:
             return _unauthorized(exc.reason)
+        if caller.mode != API_KEY:
+            return _unauthorized("The re-apply route takes the tenant's API key only.")
         try:
             applied = await asyncio.get_running_loop().run_in_executor(None, self.reapply, tenant)
         except Exception as exc:    # the caller prints it; the server keeps serving the old state

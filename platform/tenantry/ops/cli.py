@@ -17,6 +17,10 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
+from botocore.credentials import Credentials
+
+from lambdas.handlers.appsync_publisher import AppSyncPublisher
 from tenantry.cli_common import project_root
 from tenantry.config import TenantConfig, TenantConfigError, load_tenant_by_name, tenant_file
 
@@ -26,6 +30,7 @@ from .resources import Clients, PipelineNames
 from .switch import SwitchError, apply_local, switch_tenant_file
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+LOCAL_ACCOUNT_ID = "123456789012"      # the emulator's (moto's) account, as `tenantry dev` names buckets
 
 
 def _config(args: argparse.Namespace) -> TenantConfig:
@@ -57,9 +62,20 @@ def _clients(args: argparse.Namespace) -> Clients:
     return Clients.create(endpoint_url=endpoint, region=_region(args), **LOCAL_CREDENTIALS)
 
 
+def _account_id(args: argparse.Namespace) -> str:
+    """--account-id, else the caller's account on AWS (STS), else the emulator's. Resolved once."""
+    if not args.account_id:
+        if args.aws:
+            sts = boto3.session.Session(region_name=_region(args)).client("sts")
+            args.account_id = sts.get_caller_identity()["Account"]
+        else:
+            args.account_id = LOCAL_ACCOUNT_ID
+    return args.account_id
+
+
 def _names(args: argparse.Namespace, slot: str | None = None) -> PipelineNames:
     """Physical names as declared; the read models of `slot` (default: the active one)."""
-    names = PipelineNames.for_tenant(args.tenant, args.account_id, slot or _config(args).read_models.active)
+    names = PipelineNames.for_tenant(args.tenant, _account_id(args), slot or _config(args).read_models.active)
     overrides = {f: getattr(args, f) for f in ("events_table", "stream", "bucket") if getattr(args, f, None)}
     return PipelineNames(**{**names.__dict__, **overrides})
 
@@ -69,7 +85,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aws", action="store_true", help="real AWS (default: the local emulator)")
     parser.add_argument("--endpoint-url", default=None)
     parser.add_argument("--region", default=None, help="default: the tenant file's region")
-    parser.add_argument("--account-id", default="123456789012", help="for the archive bucket name")
+    parser.add_argument("--account-id", default=None, help="for the archive bucket name (default: "
+                        "the caller's account from STS with --aws, the emulator's account locally)")
     parser.add_argument("--dev-json", default=None, help="the running `tenantry dev`'s endpoints "
                         "(default: .tenantry/dev.json)")
     for flag in ("events-table", "stream", "bucket"):
@@ -117,9 +134,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publisher(args: argparse.Namespace) -> AppSyncPublisher | None:
+    """The projector's AppSync publisher for a redrive: the GraphQL URL from --graphql-url, or
+    locally from the running `tenantry dev`'s dev.json. None (with a note) when unknown."""
+    url, credentials = args.graphql_url, None
+    if not args.aws:
+        credentials = Credentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
+        if url is None:
+            dev = _dev_json(args)
+            try:
+                url = json.loads(dev.read_text())["tenants"][args.tenant]["graphql_url"]
+            except (OSError, ValueError, KeyError):
+                url = None
+    if not url:
+        where = "--graphql-url (pulumi stack output graphql_url)" if args.aws else "a running `tenantry dev` (dev.json) or --graphql-url"
+        print(f"note: no GraphQL URL ({where}): redriven updates are projected but not published to subscribers",
+              file=sys.stderr)
+        return None
+    return AppSyncPublisher(url, region=_region(args), credentials=credentials)
+
+
 def cmd_redrive(args: argparse.Namespace) -> int:
     names = _names(args)
-    result = Redriver(_clients(args), names).run(args.queue or names.failure_queue(args.function))
+    publisher = _publisher(args) if args.function == "projector" else None
+    result = Redriver(_clients(args), names, args.function, publisher).run(args.queue or names.failure_queue(args.function))
     print(f"redrove {result.redriven}/{result.messages} messages ({result.events} events, "
           f"{result.from_event_store} from the event store); {len(result.kept)} left in the queue")
     return 0 if not result.kept else 1
@@ -137,4 +175,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(r)
     r.add_argument("--function", choices=("publisher", "projector", "archiver"), default="projector")
     r.add_argument("--queue", default=None, help="queue name (default: tenantry-<tenant>-<function>-dlq)")
+    r.add_argument("--graphql-url", default=None, help="projector: the tenant's GraphQL URL, so redriven "
+                   "updates reach subscribers (default: dev.json locally; none on AWS)")
     r.set_defaults(func=cmd_redrive)

@@ -1,38 +1,59 @@
-"""Redrive the on-failure queue of a stream consumer.
+"""Redrive the on-failure queue of one stream consumer, through that consumer's own code.
 
 Each message is a Lambda on-failure record: it names a batch, not its records
-(`KinesisBatchInfo` or `DDBStreamBatchInfo`: stream ARN, shard id, first and last sequence
-number). The redrive turns it back into events:
-- while the stream still retains the batch, by reading the shard AT_SEQUENCE_NUMBER up to the
-  last sequence number;
-- otherwise (or if a record is unreadable) from the event store: every aggregate is caught up to
-  the head of its history, which the version guard makes safe and idempotent.
-The events then go through the projector's code (`projector.project_records` / the projection
-runtime). A DynamoDB Streams batch (the publisher failed) is also re-sent to Kinesis, so the
-archive gets it. A message is deleted only after its batch was reprocessed without failure.
+(`KinesisBatchInfo` or `DDBStreamBatchInfo`: stream ARN, shard id, first and last sequence number,
+arrival times). Which code reprocesses it depends on whose queue it is:
+- projector (Kinesis): the batch read back from the shard goes through `project_records`, with the
+  AppSync publisher when a GraphQL URL is known, so subscribers hear about redriven updates. Past
+  retention: every aggregate is caught up to the head of the event store (version-guarded).
+- archiver (Kinesis): the batch goes through `Archiver.archive`, which writes the object the
+  failed invocation should have written (same key). Past retention: the events that can have been
+  in the batch (occurred no later than its last record arrived) are taken from the event store
+  and archived as the same lines under the batch's key; replay deduplicates by aggregate + version.
+- publisher (DynamoDB Streams): the batch goes to Kinesis again through `StreamPublisher`, and
+  the projector and archiver pick it up from there. Past retention: the event items written around
+  the batch's arrival window are re-published from the event store (duplicates on Kinesis are
+  skipped by the projector and deduplicated by replay).
+A message is deleted only after its batch was reprocessed without failure.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
 from lambdas.banking import readmodel_keys as rk
 from lambdas.banking.projections import ACCOUNTS
-from lambdas.eventstore import items
+from lambdas.eventstore import keys as k
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
-from lambdas.eventstore.errors import CorruptEventError
-from lambdas.eventstore.projection import BatchOutcome, ProjectionRuntime, Publisher
+from lambdas.eventstore.envelope import OCCURRED_AT_FORMAT, EventEnvelope, normalize_instant
+from lambdas.eventstore.projection import ProjectionRuntime, Publisher
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.handlers.archiver import Archiver
 from lambdas.handlers.projector import project_records
 from lambdas.handlers.publisher import StreamPublisher, is_event_insert
 
 from .replay import aggregate_ids
 from .resources import Clients, KinesisPump, PipelineNames
+
+FUNCTIONS = ("projector", "archiver", "publisher")
+# An event is written (and reaches DynamoDB Streams) at most one command-Lambda run after it
+# occurred: 15 minutes is Lambda's longest timeout. A minute of clock skew on the other side.
+COMMAND_LOOKBACK = timedelta(minutes=15)
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+class UnknownFunctionError(ValueError):
+    def __init__(self, function: str) -> None:
+        super().__init__(f"no stream consumer {function!r} (one of {', '.join(FUNCTIONS)})")
+        self.function = function
 
 
 @dataclass
@@ -44,9 +65,23 @@ class RedriveResult:
     kept: list[str] = field(default_factory=list)   # message ids left in the queue (still failing)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What reprocessing one failure record did."""
+    events: int
+    from_event_store: bool
+    failed: bool
+
+
 class Redriver:
-    def __init__(self, clients: Clients, names: PipelineNames, publisher: Publisher | None = None) -> None:
-        self.clients, self.names = clients, names
+    """`function` says whose queue this is; `publisher` (projector only) pushes redriven rows to
+    AppSync subscribers, as the projector Lambda does."""
+
+    def __init__(self, clients: Clients, names: PipelineNames, function: str = "projector",
+                 publisher: Publisher | None = None) -> None:
+        if function not in FUNCTIONS:
+            raise UnknownFunctionError(function)
+        self.clients, self.names, self.function = clients, names, function
         self.store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=names.tenant)
         read_model = DynamoDBReadModel(names.accounts_table, names.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
                                        client=clients.dynamodb)
@@ -62,7 +97,9 @@ class Redriver:
                 break
             for message in messages:
                 result.messages += 1
-                outcome = self.redrive(json.loads(message["Body"]), result)
+                outcome = self.redrive(json.loads(message["Body"]))
+                result.events += outcome.events
+                result.from_event_store += outcome.from_event_store
                 if outcome.failed:
                     result.kept.append(message["MessageId"])
                 else:
@@ -72,37 +109,65 @@ class Redriver:
                     progress.write(f"redrive {queue}: {result.redriven}/{result.messages} messages\n")
         return result
 
-    def redrive(self, failure: dict, result: RedriveResult) -> BatchOutcome:
-        if "KinesisBatchInfo" in failure:
-            records = self._kinesis_records(failure["KinesisBatchInfo"])
-            if records:
-                outcome = project_records(self.runtime, records)
-                result.events += outcome.stats.events_in
-                return outcome
-        elif "DDBStreamBatchInfo" in failure:
-            records = self._ddb_records(failure["DDBStreamBatchInfo"])
-            try:
-                envelopes = [items.decode(r["dynamodb"]["NewImage"]).envelope for r in records]
-            except CorruptEventError:
-                envelopes = []
-            if envelopes:
-                StreamPublisher(self.names.stream, self.clients.kinesis).publish(records)
-                result.events += len(envelopes)
-                return self.runtime.project(envelopes)
-        result.from_event_store += 1
-        return self.runtime.catch_up(aggregate_ids(self.clients.dynamodb, self.names.events_table))
+    def redrive(self, failure: dict) -> Outcome:
+        try:
+            if self.function == "publisher":
+                return self._publisher(failure.get("DDBStreamBatchInfo") or {})
+            info = failure.get("KinesisBatchInfo") or {}
+            if self.function == "archiver":
+                return self._archiver(info)
+            return self._projector(info)
+        except ClientError:      # S3 / Kinesis refused the write: the message stays for the next run
+            return Outcome(0, False, True)
+
+    # -- per consumer -------------------------------------------------------------------------
+
+    def _projector(self, info: dict) -> Outcome:
+        records = self._kinesis_records(info)
+        if records:
+            outcome = project_records(self.runtime, records)
+            return Outcome(outcome.stats.events_in, False, bool(outcome.failed))
+        outcome = self.runtime.catch_up(aggregate_ids(self.clients.dynamodb, self.names.events_table))
+        return Outcome(outcome.stats.events_applied, True, bool(outcome.failed))
+
+    def _archiver(self, info: dict) -> Outcome:
+        archiver = Archiver(self.names.tenant, self.names.bucket, self.clients.s3)
+        records = self._kinesis_records(info)
+        if records:
+            archiver.archive(records)
+            return Outcome(len(records), False, False)
+        until = _instant(info.get("approximateArrivalOfLastRecord"))
+        envelopes = [e for e in self._envelopes() if until is None or e.occurred_at <= _stamp(until + CLOCK_SKEW)]
+        if not envelopes:
+            return Outcome(0, True, False)
+        archiver.archive(_as_kinesis_batch(envelopes, info))
+        return Outcome(len(envelopes), True, False)
+
+    def _publisher(self, info: dict) -> Outcome:
+        publisher = StreamPublisher(self.names.stream, self.clients.kinesis)
+        records = self._ddb_records(info)
+        from_store = not records
+        if from_store:
+            records = self._event_items_as_stream_records(info)
+        if not records:
+            return Outcome(0, from_store, False)
+        outcome = publisher.publish(records)
+        return Outcome(outcome.sent, from_store, outcome.first_failed_sequence is not None)
+
+    # -- reading the batch back ---------------------------------------------------------------
 
     def _kinesis_records(self, info: dict) -> list[dict]:
-        stream = info["streamArn"].split("/", 1)[1]
         try:
+            stream = info["streamArn"].split("/", 1)[1]
             return KinesisPump(self.clients.kinesis, stream).read_range(
                 info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"])
-        except ClientError:            # trimmed (past retention) or gone: fall back to the event store
+        except (ClientError, KeyError, IndexError):   # trimmed (past retention), gone, or no batch info
             return []
 
     def _ddb_records(self, info: dict) -> list[dict]:
-        streams, arn, out = self.clients.streams, info["streamArn"], []
+        streams, out = self.clients.streams, []
         try:
+            arn = info["streamArn"]
             iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
                                                   SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
             while iterator:
@@ -115,9 +180,75 @@ class Redriver:
                 if not page["Records"]:
                     return out
                 iterator = page.get("NextShardIterator")
-        except ClientError:
+        except (ClientError, KeyError):
             return []
         return out
+
+    # -- the event store fallback -------------------------------------------------------------
+
+    def _envelopes(self) -> Iterator[EventEnvelope]:
+        for aggregate_id in aggregate_ids(self.clients.dynamodb, self.names.events_table):
+            for stored in self.store.read(aggregate_id):
+                yield stored.envelope
+
+    def _event_items_as_stream_records(self, info: dict) -> list[dict]:
+        """Event items that can have been in the batch, shaped as DynamoDB Streams INSERT records,
+        so `StreamPublisher` handles them exactly as it handles the stream."""
+        first, last = _instant(info.get("approximateArrivalOfFirstRecord")), _instant(info.get("approximateArrivalOfLastRecord"))
+        low = _stamp(first - COMMAND_LOOKBACK) if first else None
+        high = _stamp(last + CLOCK_SKEW) if last else None
+        records = []
+        for item in self._event_items():
+            occurred = json.loads(item[k.META]["S"]).get(k.META_OCCURRED_AT, "")
+            if (low is None or occurred >= low) and (high is None or occurred <= high):
+                records.append({"eventName": "INSERT", "dynamodb": {
+                    "NewImage": item, "SequenceNumber": str(len(records) + 1)}})
+        return records
+
+    def _event_items(self) -> Iterator[dict]:
+        ddb = self.clients.dynamodb
+        for aggregate_id in aggregate_ids(ddb, self.names.events_table):
+            kwargs: dict[str, Any] = {
+                "TableName": self.names.events_table, "ConsistentRead": True,
+                "KeyConditionExpression": "#p = :a", "ExpressionAttributeNames": {"#p": k.PARTITION_KEY},
+                "ExpressionAttributeValues": {":a": {"S": aggregate_id}}}
+            while True:
+                page = ddb.query(**kwargs)
+                yield from (i for i in page.get("Items", []) if i.get(k.KIND, {}).get("S") == k.KIND_EVENT)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(normalize_instant(text), OCCURRED_AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _stamp(instant: datetime) -> str:
+    return instant.strftime(OCCURRED_AT_FORMAT)
+
+
+def _as_kinesis_batch(envelopes: list[EventEnvelope], info: dict) -> list[dict]:
+    """Envelopes as the Kinesis records of the failed batch: the first and last carry its sequence
+    numbers and arrival time, so `Archiver.archive` writes under the key the batch would have had."""
+    shard = info.get("shardId", "shardId-unknown")
+    first = _instant(info.get("approximateArrivalOfFirstRecord")) or datetime.now(UTC)
+    start, end = info.get("startSequenceNumber", "0"), info.get("endSequenceNumber", "0")
+    records = []
+    for n, envelope in enumerate(envelopes):
+        sequence = end if n == len(envelopes) - 1 else start
+        records.append({
+            "kinesis": {"partitionKey": envelope.aggregate_id, "sequenceNumber": sequence,
+                        "data": base64.b64encode(envelope.to_json().encode()).decode(),
+                        "approximateArrivalTimestamp": first.timestamp()},
+            "eventID": f"{shard}:{sequence}",
+        })
+    return records
 
 
 def on_failure_record(batch_info_key: str, info: dict[str, Any]) -> dict:

@@ -64,3 +64,14 @@ def aggregate_ids(world: World) -> list[str]:
     for page in world.clients.dynamodb.get_paginator("scan").paginate(TableName=world.names.events_table):
         ids.update(item["pk"]["S"] for item in page["Items"])
     return sorted(ids)
+
+
+def on_failure_record(batch_info_key: str, info: dict) -> dict:
+    """The message Lambda sends to an on-failure destination: pointers to the batch, not its data."""
+    return {
+        "requestContext": {"requestId": "00000000-0000-0000-0000-000000000000", "condition": "RetryAttemptsExhausted",
+                           "approximateInvokeCount": 6},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        batch_info_key: info,
+    }

@@ -17,10 +17,10 @@ from lambdas.eventstore.envelope import CommandContext, EventEnvelope
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel, to_item
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 from lambdas.handlers.archiver import archive_key
-from pipeline_support import TENANT, make_world
+from pipeline_support import TENANT, make_world, on_failure_record
 from tenantry.ops import cli as ops_cli
 from tenantry.ops import replay
-from tenantry.ops.redrive import Redriver, UnknownFunctionError, on_failure_record
+from tenantry.ops.redrive import Redriver, UnknownFunctionError
 from tenantry.ops.replay import ReplayTargetMissingError, ReplayVerificationError, rebuild
 from tenantry.ops.resources import KinesisPump, create_read_model_tables, lambda_kinesis_record
 

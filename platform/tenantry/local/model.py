@@ -5,11 +5,10 @@ pollers and the dev server read. Names are physical names; ARNs are the emulator
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from tenantry.inventory import DeclaredResource
-
-SourceKind = Literal["dynamodb", "kinesis"]
+from tenantry.lambda_records import SourceKind
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ import uuid
 from collections import deque
 from typing import Any
 
-from tenantry.local import filters, records
+from tenantry import lambda_records as records
+from tenantry.local import filters
 from tenantry.local.emulator import Emulator, StreamKey, table_name
 from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
 from tenantry.local.lambda_runtime import LambdaRuntime

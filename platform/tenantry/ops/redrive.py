@@ -249,14 +249,3 @@ def _as_kinesis_batch(envelopes: list[EventEnvelope], info: dict) -> list[dict]:
             "eventID": f"{shard}:{sequence}",
         })
     return records
-
-
-def on_failure_record(batch_info_key: str, info: dict[str, Any]) -> dict:
-    """The message Lambda sends to an on-failure destination (shape used by tests and docs)."""
-    return {
-        "requestContext": {"requestId": "00000000-0000-0000-0000-000000000000", "condition": "RetryAttemptsExhausted",
-                           "approximateInvokeCount": 6},
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "version": "1.0",
-        batch_info_key: info,
-    }

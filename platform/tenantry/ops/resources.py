@@ -9,7 +9,6 @@ AWS, with real clients) and shape records exactly like a Lambda event source map
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +18,7 @@ import boto3
 from lambdas.banking import readmodel_keys as rk
 from lambdas.eventstore import keys as k
 
+from .. import lambda_records
 from ..components import naming
 
 
@@ -133,26 +133,17 @@ class DynamoDBStreamPump:
                 self._iterators[shard_id] = page.get("NextShardIterator")
                 if not page["Records"]:
                     break
-                yield [dict(r, eventSourceARN=self.stream_arn) for r in page["Records"]]
+                yield [lambda_records.dynamodb_record(r, stream_arn=self.stream_arn, region=_region_of(self.stream_arn))
+                       for r in page["Records"]]
 
 
 def lambda_kinesis_record(record: dict, shard_id: str, stream_arn: str) -> dict:
     """A boto3 `get_records` record in the shape a Kinesis event source mapping delivers."""
-    arrival = record["ApproximateArrivalTimestamp"]
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": record["PartitionKey"],
-            "sequenceNumber": record["SequenceNumber"],
-            "data": base64.b64encode(record["Data"]).decode(),
-            "approximateArrivalTimestamp": arrival.timestamp() if hasattr(arrival, "timestamp") else float(arrival),
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{record['SequenceNumber']}",
-        "eventName": "aws:kinesis:record",
-        "eventSourceARN": stream_arn,
-    }
+    return lambda_records.kinesis_record(record, shard_id=shard_id, stream_arn=stream_arn, region=_region_of(stream_arn))
+
+
+def _region_of(arn: str) -> str:
+    return arn.split(":")[3]
 
 
 class KinesisPump:

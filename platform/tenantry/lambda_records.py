@@ -1,5 +1,8 @@
-"""Lambda-shaped stream records and on-failure destination records, as pure functions of what the
-emulator's GetRecords returned (already parsed by botocore: bytes for blobs, datetimes for times).
+"""Lambda-shaped stream records and on-failure destination records, as pure functions of what a
+GetRecords call returned (already parsed by botocore: bytes for blobs, datetimes for times).
+
+Shared by the local platform's pollers and by the ops tools (`tenantry redrive`, the in-process
+pipeline driver), so every handler sees records of one shape, the one Lambda delivers.
 """
 
 from __future__ import annotations
@@ -7,20 +10,21 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
-from tenantry.local.model import SourceKind
+SourceKind = Literal["dynamodb", "kinesis"]
 
 
 def kinesis_record(raw: dict[str, Any], *, shard_id: str, stream_arn: str, region: str) -> dict[str, Any]:
-    arrival: datetime = raw["ApproximateArrivalTimestamp"]
+    arrival = raw["ApproximateArrivalTimestamp"]   # botocore: a datetime; raw JSON: epoch seconds
+    seconds = arrival.timestamp() if isinstance(arrival, datetime) else float(arrival)
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
             "partitionKey": raw["PartitionKey"],
             "sequenceNumber": raw["SequenceNumber"],
             "data": base64.b64encode(raw["Data"]).decode("ascii"),
-            "approximateArrivalTimestamp": round(arrival.timestamp(), 3),
+            "approximateArrivalTimestamp": round(seconds, 3),
         },
         "eventSource": "aws:kinesis",
         "eventVersion": "1.0",

@@ -18,3 +18,23 @@ class DeclaredResource:
     outputs: dict[str, Any] = field(default_factory=dict)  # mock outputs (arn, id, name, ...)
     parent: str | None = None      # parent URN
     urn: str = ""
+
+
+class ResourceType:
+    """The Pulumi type tokens that code reading a declaration looks for (the local applier, the
+    dev server, policy rules): one spelling, here."""
+
+    TABLE = "aws:dynamodb/table:Table"
+    STREAM = "aws:kinesis/stream:Stream"
+    BUCKET = "aws:s3/bucket:Bucket"
+    BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+    BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    QUEUE = "aws:sqs/queue:Queue"
+    FUNCTION = "aws:lambda/function:Function"
+    MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+    ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+    KEY = "aws:kms/key:Key"
+    LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+    GRAPHQL_API = "aws:appsync/graphQLApi:GraphQLApi"
+    DATA_SOURCE = "aws:appsync/dataSource:DataSource"
+    RESOLVER = "aws:appsync/resolver:Resolver"

@@ -7,12 +7,8 @@ import pytest
 from lambdas.banking import readmodel_keys as rk
 from lambdas.eventstore import keys
 from tenantry.inventory import DeclaredResource
-from tenantry.local import (
-    FilterPatternError,
-    UnresolvedReferenceError,
-    UnsupportedResourceError,
-    apply,
-)
+from tenantry.local.applier import apply
+from tenantry.local.errors import FilterPatternError, UnresolvedReferenceError, UnsupportedResourceError
 from tests.functional.local_support import declared as d
 from tests.functional.local_support.fixtures import emulator  # noqa: F401
 

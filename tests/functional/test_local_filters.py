@@ -8,7 +8,7 @@ import json
 import pytest
 
 from lambdas.eventstore import keys
-from tenantry.local import FilterPatternError
+from tenantry.local.errors import FilterPatternError
 from tenantry.local.filters import filter_view, matches_any, parse_pattern
 
 pytestmark = pytest.mark.functional

@@ -10,7 +10,9 @@ import time
 import pytest
 
 from lambdas.eventstore import keys
-from tenantry.local import LambdaRuntime, Pollers, apply
+from tenantry.local.applier import apply
+from tenantry.local.lambda_runtime import LambdaRuntime
+from tenantry.local.pollers import Pollers
 from tests.functional.local_support import declared as d
 from tests.functional.local_support import sink
 from tests.functional.local_support.fixtures import emulator  # noqa: F401

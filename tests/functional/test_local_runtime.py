@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tenantry.local import LambdaInvocationError, LambdaRuntime, apply
+from tenantry.local.applier import apply
+from tenantry.local.errors import LambdaInvocationError
+from tenantry.local.lambda_runtime import LambdaRuntime
 from tests.functional.local_support import declared as d
 from tests.functional.local_support.fixtures import emulator  # noqa: F401
 

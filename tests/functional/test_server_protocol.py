@@ -27,7 +27,6 @@ from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 
 from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
-from tenantry.appsync.filters import filter_matches
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
 from tenantry.local.appsync_schema import build_appsync_schema
 from tenantry.local.auth import new_api_key
@@ -101,8 +100,8 @@ def server():
     apis = {}
     for tenant in TENANTS:
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
-                                ExecutorPool(StubExecutor), threads, FieldCall)
-        apis[tenant] = build_tenant_api(tenant, graphql, api_key_for(tenant), filter_matches)
+                                ExecutorPool(StubExecutor), threads)
+        apis[tenant] = build_tenant_api(tenant, graphql, api_key_for(tenant))
     app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant})
     port = _free_port()
     loop = asyncio.new_event_loop()

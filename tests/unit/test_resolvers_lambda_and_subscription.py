@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantry.appsync.executor import filter_matches
-from tenantry.appsync.filters import UnknownFilterOperatorError
+from tenantry.appsync.filters import UnknownFilterOperatorError, filter_matches
 from tenantry.appsync.jsruntime import ResolverRuntime
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
 

@@ -7,18 +7,16 @@ runtime.earlyReturn). Used by the tests and by the local platform's GraphQL serv
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tenantry.appsync import dynamodb_ops
-from tenantry.appsync.filters import filter_matches
 from tenantry.appsync.jsruntime import Evaluation, ResolverRuntime
 from tenantry.appsync.spec import ApiSpec, DataSourceKind, ResolverSpec
 
-__all__ = ["DataSourceBackends", "FieldCall", "FieldExecutor", "FieldOutcome", "ResolverError",
-           "filter_matches"]
+__all__ = ["DataSourceBackends", "FieldCall", "FieldExecutor", "FieldOutcome", "ResolverError"]
 
 LAMBDA_UNHANDLED = "Lambda:Unhandled"
 
@@ -61,10 +59,14 @@ class DataSourceBackends(Protocol):
 
 
 class FieldExecutor:
-    def __init__(self, spec: ApiSpec, resolver_dir: Path, backends: DataSourceBackends):
+    """`scripts` (`jsruntime.compile_scripts` of the spec's files) spares an executor pool from
+    reading and rewriting every resolver file once per executor."""
+
+    def __init__(self, spec: ApiSpec, resolver_dir: Path, backends: DataSourceBackends,
+                 scripts: Mapping[str, str] | None = None):
         self._spec = spec
         self._backends = backends
-        self._runtime = ResolverRuntime(resolver_dir, [r.code_file for r in spec.resolvers])
+        self._runtime = ResolverRuntime(resolver_dir, spec.code_files, scripts)
 
     def __enter__(self) -> "FieldExecutor":
         return self
@@ -75,35 +77,29 @@ class FieldExecutor:
     def close(self) -> None:
         self._runtime.close()
 
-    def has_resolver(self, type_name: str, field_name: str) -> bool:
-        return self._spec.resolver(type_name, field_name) is not None
-
     def resolve(self, call: FieldCall) -> FieldOutcome:
-        resolver = self._resolver(call)
-        ctx = _context(call)
-        request = self._runtime.run(resolver.code_file, "request", ctx)
-        if request.outcome == "error":
-            return FieldOutcome(None, [*_errors(call, request.appended_errors), _error(call, request.error)])
-        if request.outcome == "early_return":
-            return FieldOutcome(request.value, _errors(call, request.appended_errors))
-        response = self._runtime.run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
-        appended = _errors(call, [*request.appended_errors, *response.appended_errors])
-        if response.outcome == "error":
-            return FieldOutcome(None, [*appended, _error(call, response.error)])
-        return FieldOutcome(response.value, appended)
+        last, appended = self._evaluate(call)
+        errors = _errors(call, appended)
+        if last.outcome == "error":
+            return FieldOutcome(None, [*errors, _error(call, last.error)])
+        return FieldOutcome(last.value, errors)
 
     def subscription_filter(self, call: FieldCall) -> dict | None:
+        last, _ = self._evaluate(call)
+        if last.outcome == "error":
+            raise ResolverError(_error(call, last.error))
+        return last.subscription_filter
+
+    def _evaluate(self, call: FieldCall) -> tuple[Evaluation, list[dict]]:
+        """request handler -> data source -> response handler, stopping at a request that errs or
+        returns early: the last evaluation, and the errors both handlers appended."""
         resolver = self._resolver(call)
         ctx = _context(call)
         request = self._runtime.run(resolver.code_file, "request", ctx)
-        if request.outcome == "error":
-            raise ResolverError(_error(call, request.error))
-        if request.outcome == "early_return":
-            return request.subscription_filter
+        if request.outcome != "ok":
+            return request, request.appended_errors
         response = self._runtime.run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
-        if response.outcome == "error":
-            raise ResolverError(_error(call, response.error))
-        return response.subscription_filter
+        return response, [*request.appended_errors, *response.appended_errors]
 
     def _resolver(self, call: FieldCall) -> ResolverSpec:
         resolver = self._spec.resolver(call.type_name, call.field_name)
@@ -128,11 +124,10 @@ class FieldExecutor:
             return dynamodb_ops.execute(self._backends.dynamodb, self._backends.table_name(name), request)
         if request.get("operation") != "Invoke":
             raise NotImplementedError(f"Lambda operation {request.get('operation')!r} is not implemented locally")
-        try:
-            result = self._backends.invoke_lambda(name, request.get("payload"))
+        try:   # the backend returns what crossed Lambda's JSON boundary (LambdaRuntime.invoke)
+            return self._backends.invoke_lambda(name, request.get("payload"))
         except Exception as exc:  # an unhandled Lambda error is data for the resolver, as in AppSync
             raise dynamodb_ops.DataSourceError(str(exc), LAMBDA_UNHANDLED) from exc
-        return json.loads(json.dumps(result))   # the Lambda's return crosses a JSON boundary
 
 
 def _context(call: FieldCall) -> dict:

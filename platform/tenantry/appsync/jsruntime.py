@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -99,23 +100,34 @@ def _binding(name: str) -> str:
     return f"{original}: {alias}" if alias else original
 
 
-class ResolverRuntime:
-    """One V8 context holding the resolver files of one API. Close it (or use `with`)."""
+def compile_scripts(resolver_dir: Path, code_files: Iterable[str]) -> dict[str, str]:
+    """code file -> the script a V8 context evaluates for it: once per API, for all its contexts."""
+    return {code_file: to_script(code_file, (resolver_dir / code_file).read_text(encoding="utf-8"))
+            for code_file in sorted(set(code_files))}
 
-    def __init__(self, resolver_dir: Path, code_files: list[str]):
+
+class ResolverRuntime:
+    """One V8 context holding the resolver files of one API. Close it (or use `with`).
+
+    `scripts`, when given, are `compile_scripts(resolver_dir, code_files)` computed beforehand.
+    """
+
+    def __init__(self, resolver_dir: Path, code_files: Iterable[str],
+                 scripts: Mapping[str, str] | None = None):
+        if scripts is None:
+            scripts = compile_scripts(resolver_dir, code_files)
         self._ctx = MiniRacer()
         try:
             self._ctx.eval(SHIM_JS)
-            for code_file in sorted(set(code_files)):
-                source = (resolver_dir / code_file).read_text(encoding="utf-8")
+            for code_file, script in scripts.items():
                 try:
-                    self._ctx.eval(to_script(code_file, source))
+                    self._ctx.eval(script)
                 except JSEvalException as exc:
                     raise UnsupportedModuleError(code_file, str(exc)) from exc
         except BaseException:
             self._ctx.close()
             raise
-        self._loaded = frozenset(code_files)
+        self._loaded = frozenset(scripts)
 
     def __enter__(self) -> "ResolverRuntime":
         return self

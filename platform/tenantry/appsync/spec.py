@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 
 RESOLVER_DIR = Path(__file__).resolve().parents[3] / "resolvers"
@@ -53,14 +54,24 @@ class ApiSpec:
     resolvers: tuple[ResolverSpec, ...]
     schema_file: str = SCHEMA_FILE
 
+    # Looked up on every field call: indexed once (a cached_property does not touch the fields).
+    @cached_property
+    def _data_sources_by_name(self) -> dict[str, DataSourceSpec]:
+        return {ds.name: ds for ds in self.data_sources}
+
+    @cached_property
+    def _resolvers_by_field(self) -> dict[tuple[str, str], ResolverSpec]:
+        return {(r.type_name, r.field_name): r for r in self.resolvers}
+
+    @property
+    def code_files(self) -> list[str]:
+        return [r.code_file for r in self.resolvers]
+
     def data_source(self, name: str) -> DataSourceSpec:
-        return next(ds for ds in self.data_sources if ds.name == name)
+        return self._data_sources_by_name[name]
 
     def resolver(self, type_name: str, field_name: str) -> ResolverSpec | None:
-        return next(
-            (r for r in self.resolvers if (r.type_name, r.field_name) == (type_name, field_name)),
-            None,
-        )
+        return self._resolvers_by_field.get((type_name, field_name))
 
 
 ACCOUNTS = "accounts"

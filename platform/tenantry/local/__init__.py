@@ -1,5 +1,13 @@
-"""The local platform's AWS side: an embedded emulator, the applier that creates what a tenant
-declares in it, the in-process Lambda runtime and the event source mapping pollers.
+"""The local platform: an embedded AWS emulator, the applier that creates what a tenant declares in
+it, the in-process Lambda runtime, the event source mapping pollers and the AppSync dev server.
+
+Import from the submodules; this package imports nothing, because `tenantry.local.cli` is loaded
+for every `tenantry` subcommand and must not pull in moto, boto3 or V8 with it.
+
+    from tenantry.local.applier import apply
+    from tenantry.local.emulator import Emulator
+    from tenantry.local.lambda_runtime import LambdaRuntime
+    from tenantry.local.pollers import Pollers
 
     with Emulator() as emulator:
         tenant = apply(declare(config), emulator, tenant="acme")
@@ -7,27 +15,3 @@ declares in it, the in-process Lambda runtime and the event source mapping polle
         with Pollers(tenant, runtime, emulator):
             runtime.invoke("acme-commands", event)
 """
-
-from tenantry.local.applier import apply
-from tenantry.local.emulator import Emulator, EmulatorPortInUseError
-from tenantry.local.errors import (
-    DrainTimeoutError,
-    FilterPatternError,
-    HandlerNotFoundError,
-    InvalidDeclarationError,
-    LambdaInvocationError,
-    LocalPlatformError,
-    UnknownFunctionError,
-    UnresolvedReferenceError,
-    UnsupportedResourceError,
-)
-from tenantry.local.lambda_runtime import LambdaContext, LambdaRuntime
-from tenantry.local.model import EventSourceMapping, FunctionSpec, LocalTenant
-from tenantry.local.pollers import Pollers
-
-__all__ = [
-    "DrainTimeoutError", "Emulator", "EmulatorPortInUseError", "EventSourceMapping",
-    "FilterPatternError", "FunctionSpec", "HandlerNotFoundError", "InvalidDeclarationError",
-    "LambdaContext", "LambdaInvocationError", "LambdaRuntime", "LocalPlatformError", "LocalTenant",
-    "Pollers", "UnknownFunctionError", "UnresolvedReferenceError", "UnsupportedResourceError", "apply",
-]

@@ -20,13 +20,14 @@ because silently dropping a resource that holds or moves data would make local r
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from tenantry.inventory import DeclaredResource
+from tenantry.inventory import DeclaredResource, ResourceType
 from tenantry.local import filters
-from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
+from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator, stream_name, table_name
 from tenantry.local.errors import (
     InvalidDeclarationError,
     UnresolvedReferenceError,
@@ -40,28 +41,25 @@ from tenantry.local.model import (
     QueueInfo,
     StreamInfo,
     TableInfo,
-    function_name_from,
+    find_function,
 )
 
-TABLE = "aws:dynamodb/table:Table"
-STREAM = "aws:kinesis/stream:Stream"
-BUCKETS = ("aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket")
+BUCKETS = (ResourceType.BUCKET_V2, ResourceType.BUCKET)
 BUCKET_VERSIONING = ("aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/bucketVersioning:BucketVersioning")
-QUEUE = "aws:sqs/queue:Queue"
-FUNCTION = "aws:lambda/function:Function"
-MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+
+Clients = Callable[[str], Any]     # service name -> boto3 client on the emulator
 
 CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/")
 CONTROL_PLANE_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:cloudwatch/compositeAlarm:CompositeAlarm",
     "aws:cloudwatch/dashboard:Dashboard",
-    "aws:cloudwatch/logGroup:LogGroup",
+    ResourceType.LOG_GROUP,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter",
     "aws:lambda/permission:Permission",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ResourceType.BUCKET_SSE,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
@@ -99,16 +97,17 @@ def apply(
     def of(*types: str) -> list[DeclaredResource]:
         return [r for t in types for r in by_type.get(t, [])]
 
+    clients = service_clients(emulator, region)
     arns: dict[str, str] = {}
-    tables = {t.name: t for t in (_create_table(emulator, region, r, arns) for r in of(TABLE))}
-    streams = {s.name: s for s in (_create_stream(emulator, region, r, arns) for r in of(STREAM))}
-    buckets = {b.name: b for b in (_create_bucket(emulator, region, r, arns) for r in of(*BUCKETS))}
+    tables = {t.name: t for t in (_create_table(clients, r, arns) for r in of(ResourceType.TABLE))}
+    streams = {s.name: s for s in (_create_stream(clients, r, arns) for r in of(ResourceType.STREAM))}
+    buckets = {b.name: b for b in (_create_bucket(clients, region, r, arns) for r in of(*BUCKETS))}
     for res in of(*BUCKET_VERSIONING):
-        _apply_versioning(emulator, region, res, buckets)
-    queues = _create_queues(emulator, region, of(QUEUE), arns)
-    functions = {f.name: f for f in (_function_spec(region, r, arns) for r in of(FUNCTION))}
+        _apply_versioning(clients, res, buckets)
+    queues = _create_queues(clients, of(ResourceType.QUEUE), arns)
+    functions = {f.name: f for f in (_function_spec(region, r, arns) for r in of(ResourceType.FUNCTION))}
     names = _Names(tables, streams, queues, arns)
-    mappings = tuple(_mapping(r, names, functions) for r in of(MAPPING))
+    mappings = tuple(_mapping(r, names, functions) for r in of(ResourceType.MAPPING))
     return LocalTenant(
         tenant=tenant or _tenant_from(functions.values()),
         region=region,
@@ -124,7 +123,13 @@ def apply(
     )
 
 
-_HANDLED = frozenset({TABLE, STREAM, *BUCKETS, *BUCKET_VERSIONING, QUEUE, FUNCTION, MAPPING})
+_HANDLED = frozenset({ResourceType.TABLE, ResourceType.STREAM, *BUCKETS, *BUCKET_VERSIONING,
+                      ResourceType.QUEUE, ResourceType.FUNCTION, ResourceType.MAPPING})
+
+
+def service_clients(emulator: Emulator, region: str) -> Clients:
+    """One client per service for a whole apply, made on first use (each costs milliseconds)."""
+    return functools.cache(lambda service: emulator.client(service, region))
 
 
 def _is_control_plane(type_token: str) -> bool:
@@ -165,7 +170,7 @@ def _projection(spec: dict[str, Any]) -> dict[str, Any]:
     return projection
 
 
-def _create_table(emulator: Emulator, region: str, res: DeclaredResource, arns: dict[str, str]) -> TableInfo:
+def _create_table(clients: Clients, res: DeclaredResource, arns: dict[str, str]) -> TableInfo:
     i, name = res.inputs, _physical(res)
     throughput = {"ReadCapacityUnits": int(i.get("readCapacity") or 5),
                   "WriteCapacityUnits": int(i.get("writeCapacity") or 5)}
@@ -199,7 +204,7 @@ def _create_table(emulator: Emulator, region: str, res: DeclaredResource, arns: 
     if i.get("streamEnabled"):
         args["StreamSpecification"] = {"StreamEnabled": True,
                                        "StreamViewType": i.get("streamViewType") or "NEW_AND_OLD_IMAGES"}
-    ddb = emulator.client("dynamodb", region)
+    ddb = clients("dynamodb")
     table = ddb.create_table(**args)["TableDescription"]
     ttl = i.get("ttl") or {}
     if ttl.get("enabled") and ttl.get("attributeName"):
@@ -212,9 +217,9 @@ def _create_table(emulator: Emulator, region: str, res: DeclaredResource, arns: 
 
 
 # Kinesis, S3, SQS ------------------------------------------------------------------------------
-def _create_stream(emulator: Emulator, region: str, res: DeclaredResource, arns: dict[str, str]) -> StreamInfo:
+def _create_stream(clients: Clients, res: DeclaredResource, arns: dict[str, str]) -> StreamInfo:
     i, name = res.inputs, _physical(res)
-    kinesis = emulator.client("kinesis", region)
+    kinesis = clients("kinesis")
     mode = (i.get("streamModeDetails") or {}).get("streamMode", "PROVISIONED")
     if mode == "ON_DEMAND":
         kinesis.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
@@ -225,11 +230,11 @@ def _create_stream(emulator: Emulator, region: str, res: DeclaredResource, arns:
     return StreamInfo(res.name, name, arn)
 
 
-def _create_bucket(emulator: Emulator, region: str, res: DeclaredResource, arns: dict[str, str]) -> BucketInfo:
+def _create_bucket(clients: Clients, region: str, res: DeclaredResource, arns: dict[str, str]) -> BucketInfo:
     name = res.inputs.get("bucket") or res.outputs.get("bucket") or res.outputs.get("id")
     if not name:
         name = f"{res.inputs.get('bucketPrefix', '')}{res.name}".lower()
-    s3 = emulator.client("s3", region)
+    s3 = clients("s3")
     if region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
@@ -238,14 +243,13 @@ def _create_bucket(emulator: Emulator, region: str, res: DeclaredResource, arns:
     return BucketInfo(res.name, name)
 
 
-def _apply_versioning(emulator: Emulator, region: str, res: DeclaredResource,
-                      buckets: dict[str, BucketInfo]) -> None:
+def _apply_versioning(clients: Clients, res: DeclaredResource, buckets: dict[str, BucketInfo]) -> None:
     bucket = res.inputs.get("bucket")
     if bucket not in buckets:
         raise UnresolvedReferenceError(res.name, "bucket", str(bucket))
     status = (res.inputs.get("versioningConfiguration") or {}).get("status", "Enabled")
     if status in ("Enabled", "Suspended"):
-        emulator.client("s3", region).put_bucket_versioning(
+        clients("s3").put_bucket_versioning(
             Bucket=bucket, VersioningConfiguration={"Status": status})
 
 
@@ -260,9 +264,9 @@ _QUEUE_ATTRIBUTES = {
 }
 
 
-def _create_queues(emulator: Emulator, region: str, declared: list[DeclaredResource],
+def _create_queues(clients: Clients, declared: list[DeclaredResource],
                    arns: dict[str, str]) -> dict[str, QueueInfo]:
-    sqs = emulator.client("sqs", region)
+    sqs = clients("sqs")
     queues: dict[str, QueueInfo] = {}
     for res in declared:
         name = _physical(res)
@@ -318,16 +322,17 @@ class _Names:
     def source(self, owner: str, field: str, ref: str) -> tuple[str, str]:
         real = self.arns.get(ref, ref)
         parts = real.split(":", 5)
-        if len(parts) == 6 and parts[2] == "dynamodb" and "/stream/" in parts[5]:
-            table = self.tables.get(parts[5].split("/")[1])
+        service, resource = (parts[2], parts[5]) if len(parts) == 6 else ("", "")
+        if service == "dynamodb" and "/stream/" in resource:
+            table = self.tables.get(table_name(real))
             if table is not None and table.stream_arn:
                 return "dynamodb", table.stream_arn
-        if len(parts) == 6 and parts[2] == "kinesis" and parts[5].startswith("stream/"):
-            stream = self.streams.get(parts[5].split("/", 1)[1])
+        if service == "kinesis" and resource.startswith("stream/"):
+            stream = self.streams.get(stream_name(real))
             if stream is not None:
                 return "kinesis", stream.arn
-        if len(parts) == 6 and parts[2] in ("sqs", "kafka", "mq"):
-            raise UnsupportedResourceError(MAPPING, owner, f"{parts[2]} event sources")
+        if service in ("sqs", "kafka", "mq"):
+            raise UnsupportedResourceError(ResourceType.MAPPING, owner, f"{service} event sources")
         raise UnresolvedReferenceError(owner, field, ref)
 
     def queue(self, owner: str, field: str, ref: str) -> QueueInfo:
@@ -336,7 +341,7 @@ class _Names:
         if len(parts) == 6 and parts[2] == "sqs" and parts[5] in self.queues:
             return self.queues[parts[5]]
         if len(parts) >= 3 and parts[2] != "sqs":
-            raise UnsupportedResourceError(MAPPING, owner, f"{field}: only SQS on-failure destinations")
+            raise UnsupportedResourceError(ResourceType.MAPPING, owner, f"{field}: only SQS on-failure destinations")
         raise UnresolvedReferenceError(owner, field, ref)
 
 
@@ -345,7 +350,10 @@ def _mapping(res: DeclaredResource, names: _Names, functions: dict[str, Function
     if i.get("tumblingWindowInSeconds"):
         raise UnsupportedResourceError(res.type, res.name, "tumbling windows")
     kind, source_arn = names.source(res.name, "eventSourceArn", str(i.get("eventSourceArn", "")))
-    function = _resolve_function(res, str(i.get("functionName", "")), functions, names.arns)
+    function_ref = str(i.get("functionName", ""))
+    function = find_function(functions, names.arns.get(function_ref, function_ref))
+    if function is None:
+        raise UnresolvedReferenceError(res.name, "functionName", function_ref)
     destination = (((i.get("destinationConfig") or {}).get("onFailure")) or {}).get("destinationArn")
     queue = names.queue(res.name, "destinationConfig.onFailure.destinationArn", destination) if destination else None
     patterns = tuple(
@@ -372,17 +380,6 @@ def _mapping(res: DeclaredResource, names: _Names, functions: dict[str, Function
         parallelization_factor=int(i.get("parallelizationFactor") or 1),
         enabled=i.get("enabled", True) is not False,
     )
-
-
-def _resolve_function(res: DeclaredResource, ref: str, functions: dict[str, FunctionSpec],
-                      arns: dict[str, str]) -> FunctionSpec:
-    name = function_name_from(arns.get(ref, ref))
-    if name in functions:
-        return functions[name]
-    for spec in functions.values():
-        if spec.logical_name == name:
-            return spec
-    raise UnresolvedReferenceError(res.name, "functionName", ref)
 
 
 def _int_or(value: Any, default: int) -> int:

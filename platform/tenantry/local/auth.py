@@ -26,11 +26,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tenantry.local.emulator import FAKE_ACCOUNT_ID, FAKE_CREDENTIALS
+
 API_KEY = "API_KEY"
 AWS_IAM = "AWS_IAM"
 
-FAKE_ACCOUNT_ID = "123456789012"
-DEFAULT_CREDENTIALS: Mapping[str, str] = {"testing": "testing"}   # access key -> secret key
+# access key -> secret key: the credentials every in-process Lambda signs with
+_KNOWN_CREDENTIALS = {FAKE_CREDENTIALS["aws_access_key_id"]: FAKE_CREDENTIALS["aws_secret_access_key"]}
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
@@ -78,11 +80,9 @@ class SignedRequest:
 class Authenticator:
     """Verifies callers of one tenant's API."""
 
-    def __init__(self, tenant: str, api_key: str,
-                 credentials: Mapping[str, str] = DEFAULT_CREDENTIALS) -> None:
+    def __init__(self, tenant: str, api_key: str) -> None:
         self.tenant = tenant
         self.api_key = api_key
-        self._credentials = dict(credentials)
 
     def authenticate(self, request: SignedRequest) -> Caller:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -100,7 +100,7 @@ class Authenticator:
         if match is None:
             raise UnauthorizedError(self.tenant, "Authorization header is not a valid SigV4 header.")
         access_key, date, region, service, terminator = _split_credential(match["credential"])
-        secret = self._credentials.get(access_key)
+        secret = _KNOWN_CREDENTIALS.get(access_key)
         if secret is None or service != "appsync" or terminator != "aws4_request":
             raise UnauthorizedError(self.tenant, "The security token included in the request is invalid.")
         timestamp = headers.get("x-amz-date", "")

@@ -92,10 +92,10 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def endpoints(tenant: str, host: str, port: int, api_key: str | None = None) -> Endpoints:
+def endpoints(tenant: str, host: str, port: int) -> Endpoints:
     base = f"{url_host(host)}:{port}"
     return Endpoints(f"http://{base}/{tenant}/graphql", f"ws://{base}/{tenant}/graphql/realtime",
-                     api_key or new_api_key())
+                     new_api_key())
 
 
 def is_loopback(host: str) -> bool:

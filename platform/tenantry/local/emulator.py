@@ -73,12 +73,10 @@ ANY_TABLE: StreamKey = ("dynamodb", "*")
 
 _DYNAMODB_TARGET = "DynamoDB_20120810"
 _KINESIS_TARGET = "Kinesis_20131202"
-# Requests that can add records to a table's stream (PartiQL statements too: their table is not
-# worth parsing out, so they wake every table's pollers).
-_DYNAMODB_WRITES = frozenset({
-    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
-    "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
-})
+# Requests that can add records to a table's stream: the ones naming their tables, and PartiQL
+# statements (their table is not worth parsing out, so they wake every table's pollers).
+_DYNAMODB_ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+_DYNAMODB_WRITES = _DYNAMODB_ITEM_WRITES | {"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"}
 _KINESIS_WRITES = frozenset({"PutRecord", "PutRecords"})
 
 
@@ -128,8 +126,7 @@ def _written_keys(service: str, action: str, request: bytes | None, response: by
     try:
         body = json.loads(request) if request is not None else None
         if service == _DYNAMODB_TARGET:
-            if body is None or action not in ("PutItem", "UpdateItem", "DeleteItem",
-                                              "BatchWriteItem", "TransactWriteItems"):
+            if body is None or action not in _DYNAMODB_ITEM_WRITES:
                 return [ANY_TABLE]
             if action == "BatchWriteItem":
                 return [("dynamodb", table_name(t)) for t in body["RequestItems"]]
@@ -307,10 +304,6 @@ class Emulator:
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client bound to the emulator with fake credentials."""

@@ -17,12 +17,12 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable, Iterator, Protocol
 
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLResolveInfo,
@@ -37,7 +37,7 @@ from graphql import (
     validate,
 )
 
-from tenantry.appsync.executor import ResolverError
+from tenantry.appsync.executor import FieldCall, ResolverError
 from tenantry.local.appsync_schema import allowed_modes, subscribed_mutations
 from tenantry.local.auth import Caller
 
@@ -116,22 +116,12 @@ def request_error(message: str, error_type: str = "ValidationError") -> dict:
             "locations": None, "message": message}
 
 
-def plain(value: Any) -> Any:
-    """DynamoDB numbers arrive as Decimal; GraphQL Int/Float want Python numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 @dataclass
 class _Context:
     caller: Caller
     headers: dict[str, str]
     variables: dict[str, Any]
+    prepared: "Prepared"
     appended: list[dict] = field(default_factory=list)   # util.appendError errors
 
 
@@ -151,6 +141,20 @@ class Outcome:
 class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    # id(field node) -> (selectionSetList, selectionSetGraphQL): the document is cached, so a
+    # field's selection is worked out once, not on every resolver call. The nodes live as long
+    # as `document`, so their ids stay theirs.
+    _selections: dict[int, tuple[list[str], str]] = field(default_factory=dict, compare=False)
+
+    def selection(self, node: FieldNode) -> tuple[list[str], str]:
+        cached = self._selections.get(id(node))
+        if cached is None:
+            selection_set = node.selection_set
+            cached = self._selections[id(node)] = (
+                selection_set_list(selection_set, self.fragments),
+                print_ast(selection_set) if selection_set else "")
+        return cached
 
 
 @dataclass(frozen=True)
@@ -201,14 +205,12 @@ class TenantGraphQL:
     """Executes operations against one tenant's API."""
 
     def __init__(self, tenant: str, schema: GraphQLSchema, resolved: set[tuple[str, str]],
-                 executors: ExecutorPool, threads: ThreadPoolExecutor,
-                 call_factory: Callable[..., Any]) -> None:
+                 executors: ExecutorPool, threads: ThreadPoolExecutor) -> None:
         self.tenant = tenant
         self.schema = schema
         self._resolved = resolved
         self._executors = executors
         self._threads = threads
-        self._call_factory = call_factory
         self._auth_cache: dict[tuple[str, str], frozenset[str]] = {}
         self._prepared: dict[tuple[str, str | None], Prepared] = {}
         self.subscriptions_for = subscribed_mutations(schema)
@@ -241,7 +243,9 @@ class TenantGraphQL:
                   if operation_name is None or (op.name and op.name.value == operation_name)]
         if len(chosen) != 1:
             return [request_error("Exactly one operation must be selected (operationName).")]
-        return Prepared(document, chosen[0])
+        fragments = {d.name.value: d for d in document.definitions
+                     if isinstance(d, FragmentDefinitionNode)}
+        return Prepared(document, chosen[0], fragments)
 
     async def execute(self, query: str, variables: dict | None, operation_name: str | None,
                       caller: Caller, headers: dict[str, str]) -> Outcome:
@@ -251,7 +255,7 @@ class TenantGraphQL:
         if prepared.operation.operation == OperationType.SUBSCRIPTION:
             return Outcome({"data": None, "errors": [request_error(
                 "Subscriptions are served on the real-time endpoint (/graphql/realtime).")]})
-        context = _Context(caller, headers, variables or {})
+        context = _Context(caller, headers, variables or {}, prepared)
         result = execute(self.schema, prepared.document, context_value=context,
                          variable_values=variables, operation_name=operation_name,
                          field_resolver=self._resolve)
@@ -299,15 +303,14 @@ class TenantGraphQL:
         return getattr(source, field_name, None)
 
     def field_call(self, type_name: str, field_name: str, arguments: dict, source: Any,
-                   context: _Context, field_nodes: list[FieldNode], fragments: dict,
-                   path: list | None = None) -> Any:
-        selection = field_nodes[0].selection_set
-        return self._call_factory(
+                   context: _Context, field_nodes: list[FieldNode],
+                   path: list | None = None) -> FieldCall:
+        selection_list, selection_graphql = context.prepared.selection(field_nodes[0])
+        return FieldCall(
             type_name=type_name, field_name=field_name, arguments=arguments,
             source=source if isinstance(source, dict) else None,
             identity=context.caller.identity, request_headers=context.headers,
-            selection_set_list=selection_set_list(selection, fragments),
-            selection_set_graphql=print_ast(selection) if selection else "",
+            selection_set_list=selection_list, selection_set_graphql=selection_graphql,
             variables=context.variables, path=tuple(path or (field_name,)),
             locations=tuple(_locations(field_nodes)),
         )
@@ -315,10 +318,10 @@ class TenantGraphQL:
     async def _run_resolver(self, source: Any, info: GraphQLResolveInfo, arguments: dict) -> Any:
         path = info.path.as_list()
         call = self.field_call(info.parent_type.name, info.field_name, arguments, source,
-                               info.context, list(info.field_nodes), info.fragments, path)
+                               info.context, list(info.field_nodes), path)
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(self._threads, self._executors.run, "resolve", call)
-        data = plain(outcome.data)
+        data = outcome.data
         errors = [_with_path(e, path, _locations(info.field_nodes)) for e in outcome.errors or ()]
         if not errors:
             return data
@@ -352,11 +355,8 @@ class TenantGraphQL:
             raise SubscriptionRefusedError([request_error(
                 f"Not Authorized to access {field_name} on type Subscription", "Unauthorized")])
         arguments = self._subscription_arguments(prepared, variables)
-        context = _Context(caller, headers, variables or {})
-        fragments = {d.name.value: d for d in prepared.document.definitions
-                     if d.kind == "fragment_definition"}
-        call = self.field_call("Subscription", field_name, arguments, None, context,
-                               roots, fragments)
+        context = _Context(caller, headers, variables or {}, prepared)
+        call = self.field_call("Subscription", field_name, arguments, None, context, roots)
         loop = asyncio.get_running_loop()
         try:
             filter_ = await loop.run_in_executor(
@@ -364,7 +364,7 @@ class TenantGraphQL:
         except ResolverError as exc:  # the resolver refused (util.error / unauthorized)
             raise SubscriptionRefusedError([exc.error]) from exc
         return SubscriptionRequest(prepared.document, operation_name, variables or {},
-                                   field_name, arguments, plain(filter_))
+                                   field_name, arguments, filter_)
 
     def _subscription_arguments(self, prepared: Prepared, variables: dict | None) -> dict:
         captured: dict[str, Any] = {}

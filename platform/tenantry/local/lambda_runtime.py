@@ -187,7 +187,7 @@ class LambdaRuntime:
             self.tenant = tenant
             self._env[spec.name] = _function_environment(spec, self._host, self._aws, self._overrides)
             self._handlers.pop(spec.name, None)
-            sys.modules.pop(self._module_name(spec, spec.handler.rpartition(".")[0].replace("/", ".")), None)
+            sys.modules.pop(self._module_name(spec, _handler_path(spec)[0]), None)
 
     def environment(self, function_name: str) -> dict[str, str]:
         """A copy of the environment the function's handler sees."""
@@ -204,8 +204,7 @@ class LambdaRuntime:
             return self._handlers[spec.name]
 
     def _load(self, spec: FunctionSpec) -> Handler:
-        module_path, _, attr = spec.handler.rpartition(".")
-        module_path = module_path.replace("/", ".")
+        module_path, attr = _handler_path(spec)
         if not module_path or not attr:
             raise HandlerNotFoundError(spec.name, spec.handler, "expected 'module.function'")
         token = _invocation_env.set(self._env[spec.name])
@@ -247,6 +246,12 @@ class LambdaRuntime:
             sys.modules.pop(unique, None)
             raise
         return module
+
+
+def _handler_path(spec: FunctionSpec) -> tuple[str, str]:
+    """`package.module.function` (or `package/module.function`) -> (module path, function)."""
+    module_path, _, attr = spec.handler.rpartition(".")
+    return module_path.replace("/", "."), attr
 
 
 def _function_environment(spec: FunctionSpec, host: dict[str, str], aws: dict[str, str],

@@ -4,6 +4,7 @@ pollers and the dev server read. Names are physical names; ARNs are the emulator
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,18 +91,24 @@ class LocalTenant:
     def function(self, name_or_arn: str) -> FunctionSpec:
         from tenantry.local.errors import UnknownFunctionError
 
-        name = function_name_from(name_or_arn)
-        spec = self.functions.get(name)
+        spec = find_function(self.functions, name_or_arn)
         if spec is None:
-            by_logical = [f for f in self.functions.values() if f.logical_name == name]
-            if not by_logical:
-                raise UnknownFunctionError(self.tenant, name_or_arn)
-            spec = by_logical[0]
+            raise UnknownFunctionError(self.tenant, name_or_arn)
         return spec
 
     def of_type(self, *type_tokens: str) -> list[DeclaredResource]:
         """Declared resources of the given Pulumi types (e.g. the AppSync pieces for the server)."""
         return [r for r in self.resources if r.type in type_tokens]
+
+
+def find_function(functions: Mapping[str, FunctionSpec], name_or_arn: str) -> FunctionSpec | None:
+    """A function by physical name or ARN (`functions` is keyed by physical name), else by
+    logical name."""
+    name = function_name_from(name_or_arn)
+    spec = functions.get(name)
+    if spec is None:
+        spec = next((f for f in functions.values() if f.logical_name == name), None)
+    return spec
 
 
 def function_name_from(name_or_arn: str) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 
 from tenantry import lambda_records as records
 from tenantry.local import filters
-from tenantry.local.emulator import Emulator, StreamKey, table_name
+from tenantry.local.emulator import Emulator, StreamKey, stream_name, table_name
 from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
 from tenantry.local.lambda_runtime import LambdaRuntime
 from tenantry.local.model import EventSourceMapping, LocalTenant
@@ -46,13 +46,23 @@ log = logging.getLogger("tenantry.local.pollers")
 _MAX_BACKOFF_S = 1.0
 
 
-class _KinesisSource:
+class _Source:
+    """A shard source read through the emulator's GetRecords (Kinesis or DynamoDB Streams)."""
+
+    client: Any
+
+    def fetch(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        page = self.client.get_records(ShardIterator=iterator, Limit=limit)
+        return page["Records"], page.get("NextShardIterator")
+
+
+class _KinesisSource(_Source):
     max_limit = 10_000
 
     def __init__(self, emulator: Emulator, mapping: EventSourceMapping, region: str) -> None:
         self.client = emulator.client("kinesis", region)
         self.mapping, self.region = mapping, region
-        self.stream_name = mapping.source_arn.split("/", 1)[1]
+        self.stream_name = stream_name(mapping.source_arn)
 
     def shards(self) -> list[str]:
         return [s["ShardId"] for s in self.client.list_shards(StreamName=self.stream_name)["Shards"]]
@@ -70,16 +80,12 @@ class _KinesisSource:
             args.update(ShardIteratorType=self.mapping.starting_position)
         return self.client.get_shard_iterator(**args)["ShardIterator"]
 
-    def fetch(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-        page = self.client.get_records(ShardIterator=iterator, Limit=limit)
-        return page["Records"], page.get("NextShardIterator")
-
     def to_lambda(self, raw: dict[str, Any], shard_id: str) -> dict[str, Any]:
         return records.kinesis_record(raw, shard_id=shard_id, stream_arn=self.mapping.source_arn,
                                       region=self.region)
 
 
-class _DynamoDBSource:
+class _DynamoDBSource(_Source):
     max_limit = 1_000
 
     def __init__(self, emulator: Emulator, mapping: EventSourceMapping, region: str) -> None:
@@ -101,10 +107,6 @@ class _DynamoDBSource:
             position = self.mapping.starting_position
             args.update(ShardIteratorType="LATEST" if position == "LATEST" else "TRIM_HORIZON")
         return self.client.get_shard_iterator(**args)["ShardIterator"]
-
-    def fetch(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-        page = self.client.get_records(ShardIterator=iterator, Limit=limit)
-        return page["Records"], page.get("NextShardIterator")
 
     def to_lambda(self, raw: dict[str, Any], shard_id: str) -> dict[str, Any]:
         return records.dynamodb_record(raw, stream_arn=self.mapping.source_arn, region=self.region)
@@ -319,10 +321,6 @@ class Pollers:
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.thread.join(max(0.0, deadline - time.monotonic()))
-
-    @property
-    def shard_workers(self) -> list[str]:
-        return [w.name for w in self._workers]
 
     def __enter__(self) -> "Pollers":
         return self.start()

@@ -25,10 +25,10 @@ import itertools
 import json
 import logging
 from dataclasses import dataclass
-from typing import Callable
 
 from aiohttp import WSMsgType, web
 
+from tenantry.appsync.filters import filter_matches
 from tenantry.local.auth import Authenticator, Caller, SignedRequest, UnauthorizedError
 from tenantry.local.graphql_http import (
     Published,
@@ -77,11 +77,12 @@ class _Active:
 class SubscriptionHub:
     """Live subscriptions of one tenant; fans published mutation results out to them."""
 
-    def __init__(self, graphql: TenantGraphQL,
-                 filter_matches: Callable[[dict | None, dict], bool]) -> None:
+    def __init__(self, graphql: TenantGraphQL) -> None:
         self._graphql = graphql
-        self._filter_matches = filter_matches
         self._active: dict[tuple[int, str], _Active] = {}
+
+    def has(self, connection: "Connection", sub_id: str) -> bool:
+        return (connection.number, sub_id) in self._active
 
     def add(self, active: _Active) -> None:
         self._active[(active.connection.number, active.id)] = active
@@ -101,7 +102,7 @@ class SubscriptionHub:
         for name, value in request.arguments.items():
             if value is not None and payload.get(name) != value:
                 return False
-        return request.filter is None or self._filter_matches(request.filter, payload)
+        return request.filter is None or filter_matches(request.filter, payload)
 
     async def publish(self, published: Published) -> int:
         targets = self._graphql.subscriptions_for.get(published.mutation, ())
@@ -118,10 +119,9 @@ class SubscriptionHub:
 class Connection:
     """One WebSocket client of one tenant's real-time endpoint."""
 
-    def __init__(self, tenant: str, ws: web.WebSocketResponse, authenticator: Authenticator,
+    def __init__(self, ws: web.WebSocketResponse, authenticator: Authenticator,
                  graphql: TenantGraphQL, hub: SubscriptionHub, keep_alive: float) -> None:
         self.number = next(_connection_ids)
-        self.tenant = tenant
         self._ws = ws
         self._auth = authenticator
         self._graphql = graphql
@@ -129,7 +129,6 @@ class Connection:
         self._keep_alive = keep_alive
         self._send_lock = asyncio.Lock()
         self._ka_task: asyncio.Task | None = None
-        self._ids: set[str] = set()
         self.acknowledged = False
 
     async def send(self, message: dict) -> bool:
@@ -192,7 +191,6 @@ class Connection:
         elif kind == "stop":
             sub_id = str(frame.get("id"))
             self._hub.remove(self, sub_id)
-            self._ids.discard(sub_id)
             await self.send({"type": "complete", "id": sub_id})
         elif kind == "connection_terminate":
             await self._ws.close()
@@ -210,7 +208,7 @@ class Connection:
         except UnauthorizedError as exc:
             await self._error(sub_id, [{"errorType": exc.error_type, "message": exc.reason}])
             return
-        if sub_id in self._ids:
+        if self._hub.has(self, sub_id):
             await self._error(sub_id, [request_error(
                 f"Subscription id {sub_id} is already in use.", "DuplicatedOperationError")])
             return
@@ -227,7 +225,6 @@ class Connection:
         except SubscriptionRefusedError as exc:
             await self._error(sub_id, exc.errors)
             return
-        self._ids.add(sub_id)
         self._hub.add(_Active(self, sub_id, subscription))
         await self.send({"type": "start_ack", "id": sub_id})
 
@@ -259,7 +256,7 @@ async def serve_realtime(request: web.Request, tenant: str, authenticator: Authe
     # Clients sign the real-time requests against the AppSync paths (`/graphql[/connect]`);
     # the tenant-prefixed path is accepted too for clients that sign the URL they call.
     paths = ("/graphql", f"/{tenant}/graphql")
-    connection = Connection(tenant, ws, authenticator, graphql, hub, keep_alive)
+    connection = Connection(ws, authenticator, graphql, hub, keep_alive)
     log.debug("realtime connection %s opened", connection.number, extra={"tenant_id": tenant})
     await connection.serve(handshake, paths)
     return ws

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tenantry.inventory import DeclaredResource
-from tenantry.local.applier import FUNCTION, TABLE, _is_control_plane
+from tenantry.inventory import DeclaredResource, ResourceType
+from tenantry.local.applier import _is_control_plane
 
-DATA_SOURCE = "aws:appsync/dataSource:DataSource"
 # AppSync pieces the dev server serves from the declaration, so a change in them matters.
-SERVED_APPSYNC = ("aws:appsync/graphQLApi:GraphQLApi", "aws:appsync/resolver:Resolver", DATA_SOURCE)
+SERVED_APPSYNC = (ResourceType.GRAPHQL_API, ResourceType.RESOLVER, ResourceType.DATA_SOURCE)
 
 
 class UnappliableChangeError(Exception):
@@ -61,15 +60,15 @@ def plan(tenant: str, old: tuple[DeclaredResource, ...] | list[DeclaredResource]
     for key, res in sorted(after.items()):
         previous = before.get(key)
         if previous is None:
-            if res.type == TABLE:
+            if res.type == ResourceType.TABLE:
                 result.new_tables.append(res)
             else:
                 refused.append(f"{res.type} {res.name} is newly declared")
         elif previous.inputs == res.inputs:
             continue
-        elif res.type == FUNCTION and _differs_only_in(previous.inputs, res.inputs, "environment"):
+        elif res.type == ResourceType.FUNCTION and _differs_only_in(previous.inputs, res.inputs, "environment"):
             result.function_environments.append(res)
-        elif (res.type == DATA_SOURCE and _differs_only_in(previous.inputs, res.inputs, "dynamodbConfig")
+        elif (res.type == ResourceType.DATA_SOURCE and _differs_only_in(previous.inputs, res.inputs, "dynamodbConfig")
               and _differs_only_in(previous.inputs["dynamodbConfig"], res.inputs["dynamodbConfig"], "tableName")):
             result.data_source_tables[res.inputs["name"]] = res.inputs["dynamodbConfig"]["tableName"]
         else:

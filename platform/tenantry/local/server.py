@@ -130,9 +130,6 @@ class AppSyncServer:
                                     self.keep_alive)
 
 
-def build_tenant_api(tenant: str, graphql: TenantGraphQL, api_key: str,
-                     filter_matches, credentials=None) -> TenantApi:
+def build_tenant_api(tenant: str, graphql: TenantGraphQL, api_key: str) -> TenantApi:
     """Wire one tenant's authenticator, executor and subscription hub together."""
-    authenticator = (Authenticator(tenant, api_key) if credentials is None
-                     else Authenticator(tenant, api_key, credentials))
-    return TenantApi(tenant, authenticator, graphql, SubscriptionHub(graphql, filter_matches))
+    return TenantApi(tenant, Authenticator(tenant, api_key), graphql, SubscriptionHub(graphql))

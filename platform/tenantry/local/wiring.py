@@ -15,15 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from tenantry.inventory import DeclaredResource
+from tenantry.inventory import ResourceType
 from tenantry.local.appsync_schema import build_appsync_schema
 from tenantry.local.graphql_http import ExecutorPool, TenantGraphQL
 from tenantry.local.model import LocalTenant, function_name_from
 from tenantry.local.server import TenantApi, build_tenant_api
 
-GRAPHQL_API = "aws:appsync/graphQLApi:GraphQLApi"
-DATA_SOURCE = "aws:appsync/dataSource:DataSource"
-RESOLVER = "aws:appsync/resolver:Resolver"
 GRAPHQL_URL_ENV = "GRAPHQL_URL"
 
 
@@ -45,16 +42,17 @@ class DeclaredApi:
     functions: dict[str, str]              # data source -> function name
 
 
-def declared_api(tenant: str, resources: list[DeclaredResource], workdir: Path) -> DeclaredApi:
+def declared_api(local: LocalTenant, workdir: Path) -> DeclaredApi:
     from tenantry.appsync.spec import ApiSpec, DataSourceKind, DataSourceSpec, ResolverSpec, Target
 
-    apis = [r for r in resources if r.type == GRAPHQL_API]
+    tenant = local.tenant
+    apis = local.of_type(ResourceType.GRAPHQL_API)
     if len(apis) != 1:
-        raise StartupError(tenant, f"expected one declared {GRAPHQL_API}, found {len(apis)}")
+        raise StartupError(tenant, f"expected one declared {ResourceType.GRAPHQL_API}, found {len(apis)}")
     resolver_dir = workdir / tenant / "resolvers"
     resolver_dir.mkdir(parents=True, exist_ok=True)
     data_sources, tables, functions = [], {}, {}
-    for resource in (r for r in resources if r.type == DATA_SOURCE):
+    for resource in local.of_type(ResourceType.DATA_SOURCE):
         name, kind = resource.inputs["name"], DataSourceKind(resource.inputs["type"])
         data_sources.append(DataSourceSpec(name, kind, Target.NOTHING))
         if kind is DataSourceKind.DYNAMODB:
@@ -62,7 +60,7 @@ def declared_api(tenant: str, resources: list[DeclaredResource], workdir: Path) 
         elif kind is DataSourceKind.LAMBDA:
             functions[name] = function_name_from(resource.inputs["lambdaConfig"]["functionArn"])
     resolvers = []
-    for resource in (r for r in resources if r.type == RESOLVER):
+    for resource in local.of_type(ResourceType.RESOLVER):
         type_name, field_name = resource.inputs["type"], resource.inputs["field"]
         code_file = f"{type_name}.{field_name}.js"
         (resolver_dir / code_file).write_text(resource.inputs["code"], encoding="utf-8")
@@ -123,10 +121,6 @@ class Platform:
         self.stop_pollers()
         for pool in self._pools:
             pool.close()
-        for runtime in self._runtimes.values():
-            close = getattr(runtime, "close", None)
-            if close:
-                close()
         if self.emulator is not None:
             self.emulator.stop()
 
@@ -143,7 +137,8 @@ class Platform:
         return names
 
     def add_tenant(self, name: str, endpoints: Any, threads: ThreadPoolExecutor) -> TenantApi:
-        from tenantry.appsync.executor import FieldCall, FieldExecutor, filter_matches
+        from tenantry.appsync.executor import FieldExecutor
+        from tenantry.appsync.jsruntime import ResolverRuntimeError, compile_scripts
         from tenantry.config import TenantConfigError, load_tenant_by_name
         from tenantry.local.applier import apply
         from tenantry.local.errors import LocalPlatformError
@@ -163,25 +158,28 @@ class Platform:
         self.tenants[name] = local
         self.say(f"{name}: provisioned {len(local.tables)} tables, {len(local.streams)} streams, "
                  f"{len(local.functions)} functions, {len(local.mappings)} event source mappings")
-        api = declared_api(name, resources, self.workdir)
+        api = declared_api(local, self.workdir)
+        try:    # once per tenant: every pooled executor (V8 context) evaluates these
+            scripts = compile_scripts(api.resolver_dir, api.spec.code_files)
+        except ResolverRuntimeError as exc:
+            raise StartupError(name, str(exc)) from exc
         runtime = self._runtime(local)
         backends = Backends(self.emulator.client("dynamodb", local.region), api.tables,
                             api.functions, runtime.invoke)
         self._backends[name] = backends
         self._graphql_urls[name] = endpoints.graphql_url
-        pool = ExecutorPool(lambda: FieldExecutor(api.spec, api.resolver_dir, backends))
+        pool = ExecutorPool(lambda: FieldExecutor(api.spec, api.resolver_dir, backends, scripts))
         self._pools.append(pool)
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
-        graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, pool, threads,
-                                FieldCall)
-        return build_tenant_api(name, graphql, endpoints.api_key, filter_matches)
+        graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, pool, threads)
+        return build_tenant_api(name, graphql, endpoints.api_key)
 
     def reapply(self, name: str) -> dict:
         """The local `pulumi up`: re-declare the tenant from its (changed) file and apply what
         `tenantry.local.reapply.plan` allows in place; anything else raises, applying nothing."""
         from tenantry.config import load_tenant_by_name
         from tenantry.local import reapply
-        from tenantry.local.applier import _create_table, _function_spec
+        from tenantry.local.applier import _create_table, _function_spec, service_clients
         from tenantry.mocks import declare
 
         with self._reapply_lock:
@@ -193,8 +191,9 @@ class Platform:
             changes = reapply.plan(name, old.resources, resources)
             arns = dict(old.arns)
             tables = dict(old.tables)
+            clients = service_clients(self.emulator, old.region)
             for res in changes.new_tables:
-                info = _create_table(self.emulator, old.region, res, arns)
+                info = _create_table(clients, res, arns)
                 tables[info.name] = info
             specs = [_function_spec(old.region, res, {}) for res in changes.function_environments]
             functions = dict(old.functions)

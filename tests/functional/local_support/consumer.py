@@ -8,6 +8,7 @@ import base64
 import json
 import os
 
+from tenantry.lambda_records import sequence_number
 from tests.functional.local_support import sink
 
 
@@ -18,10 +19,6 @@ def _body(record):
     return {k: next(iter(v.values())) for k, v in image.items()}
 
 
-def _sequence(record):
-    return record["kinesis"]["sequenceNumber"] if "kinesis" in record else record["dynamodb"]["SequenceNumber"]
-
-
 def handler(event, context):
     records = event["Records"]
     sink.record(context.function_name, records)
@@ -29,9 +26,9 @@ def handler(event, context):
         poison = _body(record).get("poison")
         if poison is None:
             continue
-        attempt = sink.attempt(context.function_name, _sequence(record))
+        attempt = sink.attempt(context.function_name, sequence_number(record))
         if poison == "always" or attempt <= int(poison):
             if os.environ.get("FAILURE_MODE") == "partial":
-                return {"batchItemFailures": [{"itemIdentifier": _sequence(record)}]}
-            raise RuntimeError(f"poison record {_sequence(record)}")
+                return {"batchItemFailures": [{"itemIdentifier": sequence_number(record)}]}
+            raise RuntimeError(f"poison record {sequence_number(record)}")
     return {"batchItemFailures": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenantry.local import Emulator
+from tenantry.local.emulator import Emulator
 from tests.functional.local_support import sink
 from tests.functional.local_support.declared import REGION
 

@@ -163,13 +163,16 @@ def run(workload: Workload) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from .drivers import EventsourcingDriver, NaiveDriver, TenantryDriver, create_events_table
+    from tenantry.ops.resources import create_event_table
+
+    from .drivers import EventsourcingDriver, NaiveDriver, TenantryDriver
 
     rounds = workload.commands_per_account
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         kinesis = boto3.client("kinesis", region_name=REGION)
-        ours = TenantryDriver.on_dynamodb(dynamodb, create_events_table(dynamodb, "bench-events"))
+        create_event_table(dynamodb, "bench-events")
+        ours = TenantryDriver.on_dynamodb(dynamodb, "bench-events")
         peer = EventsourcingDriver.on_dynamodb(boto3.client("dynamodb", region_name=REGION), "bench-eventsourcing")
         naive = NaiveDriver(boto3.client("dynamodb", region_name=REGION), kinesis, "bench-naive", "bench-naive")
         moto_drivers = [ours, peer, naive]

@@ -17,8 +17,8 @@ from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.memory import InMemoryEventStore
+from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL
 from lambdas.eventstore.store import AppendRequest, EventStore
-from tenantry.ops.resources import create_event_table
 
 from .metering import Meter
 from .peers import eventsourcing_bank as es
@@ -26,7 +26,6 @@ from .peers import naive
 
 OWNER, CURRENCY, INITIAL_DEPOSIT = "owner-0001", "EUR", 100_000
 TENANT = "bench"
-SNAPSHOT_INTERVAL = 10
 
 
 class Driver(Protocol):
@@ -49,12 +48,6 @@ def _command_id() -> str:
 def _context() -> CommandContext:
     # As the command Lambda builds it: API-key actor, AppSync request id as correlation id.
     return CommandContext(actor="api-key", correlation_id=str(uuid.uuid4()))
-
-
-def create_events_table(client: Any, name: str) -> str:
-    """Our event table, from the same key constants as the Pulumi component."""
-    create_event_table(client, name)
-    return name
 
 
 # -- ours ---------------------------------------------------------------------------------------
@@ -92,7 +85,7 @@ class TenantryDriver:
         self.name = name
         self.store = store
         self.meter = meter or Meter()
-        self.service = BankingService(store, TENANT, snapshot_interval=SNAPSHOT_INTERVAL)
+        self.service = BankingService(store, TENANT, snapshot_interval=DEFAULT_SNAPSHOT_INTERVAL)
 
     @classmethod
     def on_dynamodb(cls, client: Any, table: str) -> TenantryDriver:
@@ -130,7 +123,8 @@ class TenantryDriver:
             self._deposit(self.service, key, second)
             acknowledged.append(second)
 
-        writer_a = BankingService(_InterleavingStore(self.store, writer_b), TENANT, snapshot_interval=SNAPSHOT_INTERVAL)
+        writer_a = BankingService(_InterleavingStore(self.store, writer_b), TENANT,
+                                  snapshot_interval=DEFAULT_SNAPSHOT_INTERVAL)
         self._deposit(writer_a, key, first)
         acknowledged.append(first)
         return acknowledged

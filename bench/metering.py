@@ -93,7 +93,6 @@ class OperationCounts:
     rru_billed: float = 0.0   # read units as billed (eventually consistent reads at half price)
     wru: float = 0.0
     items_read: int = 0
-    eventually_consistent_calls: int = 0
 
     def add(self, other: OperationCounts, sign: int = 1) -> None:
         for name in self.__dataclass_fields__:
@@ -202,4 +201,3 @@ def _add_read_units(one: OperationCounts, operation: str, request: dict, respons
     else:
         return
     one.rru_billed = one.rru if consistent else one.rru / 2
-    one.eventually_consistent_calls = 0 if consistent else 1

@@ -20,27 +20,23 @@ import sys
 import time
 from pathlib import Path
 
-QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
-         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 RESULTS = Path(__file__).parent / "results" / "projector.json"
 
 
 def run(events: int, accounts: int, batch_size: int, seed: int = 7) -> dict:
-    os.environ.update(QUIET)
+    from tenantry.ops.local_pipeline import QUIET_ENV, LocalPipeline, lambda_environment
+
+    os.environ.update(QUIET_ENV)          # before Powertools and boto3 are imported
     from moto import mock_aws
 
     from lambdas.banking import readmodel_keys as rk
     from lambdas.banking.commands import Deposit, OpenAccount
     from lambdas.banking.projections import ACCOUNTS
     from lambdas.banking.service import BankingService
-    from lambdas.eventstore.dynamodb import DynamoDBEventStore
     from lambdas.eventstore.envelope import CommandContext
-    from lambdas.eventstore.projection import ProjectionRuntime, ProjectionStats, fold_store
-    from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+    from lambdas.eventstore.projection import BatchOutcome, ProjectionStats, fold_store
     from lambdas.handlers import projector
     from lambdas.handlers.appsync_publisher import RecordingPublisher
-    from tenantry.ops.local_pipeline import LocalPipeline, lambda_environment
     from tenantry.ops.replay import aggregate_ids, rebuild
     from tenantry.ops.resources import Clients, PipelineNames, create_pipeline, create_read_model_tables
 
@@ -50,26 +46,27 @@ def run(events: int, accounts: int, batch_size: int, seed: int = 7) -> dict:
         clients = Clients.create(region="us-east-1")
         stream_arn = create_pipeline(clients, names)
         os.environ.update(lambda_environment(names))
-        store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id="bench")
-        bank = BankingService(store, "bench")
+        recorder, totals = RecordingPublisher(), ProjectionStats()
+        # What the projector Lambda builds (its concurrency included), with AppSync recorded, not called.
+        shipped = projector.build_runtime(tenant_id=names.tenant, events_table=names.events_table,
+                                          accounts_table=names.accounts_table, ledger_table=names.ledger_table,
+                                          client=clients.dynamodb, publisher=recorder)
+        store, read_model = shipped.store, shipped.read_model
+        bank = BankingService(store, names.tenant)
         ids = [f"acc{n:05d}" for n in range(accounts)]
         for aid in ids:
             bank.open_account(OpenAccount(account_id=aid, owner_id="o", currency="EUR", command_id=f"o{aid}"), ctx)
         for n in range(events - accounts):
             bank.deposit(Deposit(account_id=rng.choice(ids), amount=1 + n % 100, command_id=f"d{n}"), ctx)
 
-        read_model = DynamoDBReadModel(names.accounts_table, names.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
-                                       client=clients.dynamodb)
-        recorder, totals = RecordingPublisher(), ProjectionStats()
-
-        class CountingRuntime(ProjectionRuntime):
-            def project(self, envelopes, *, poisoned=()):
-                outcome = super().project(envelopes, poisoned=poisoned)
+        class Counting:
+            def project(self, envelopes, *, poisoned=()) -> BatchOutcome:
+                outcome = shipped.project(envelopes, poisoned=poisoned)
                 totals.add(outcome.stats)
                 return outcome
 
-        runtime = CountingRuntime(ACCOUNTS, read_model, store, recorder)
-        projector.runtime = lambda: runtime                   # the handler runs unchanged around it
+        counting = Counting()
+        projector.runtime = lambda: counting                  # the handler runs unchanged around it
         pipeline = LocalPipeline(clients, names, stream_arn, batch_size=batch_size, archive=False)
         started = time.perf_counter()
         result = pipeline.drain()

@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-MIN_AMOUNT, MAX_AMOUNT, MAX_BALANCE = 1, 1_000_000_000, 2_147_483_647
+from lambdas.banking.rules import MAX_AMOUNT, MAX_BALANCE, MIN_AMOUNT
 
 
 class AccountRuleError(Exception):

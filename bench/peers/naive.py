@@ -11,7 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-MAX_BALANCE = 2_147_483_647
+from lambdas.banking.rules import MAX_BALANCE
+
 MAX_ATTEMPTS = 10
 
 

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
+    """str(exc) is the message; the fields each subclass sets go to the client as error info."""
+
     error_type = "DomainError"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class InvalidCommandError(DomainError):
-    error_type = "ValidationError"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 class AccountNotFoundError(DomainError):

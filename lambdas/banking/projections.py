@@ -12,6 +12,7 @@ from typing import Any
 from lambdas.eventstore.envelope import EventEnvelope
 from lambdas.eventstore.projection import Projection
 
+from . import readmodel_keys as rk
 from .events import (
     AccountClosed,
     AccountOpened,
@@ -25,8 +26,10 @@ from .state import CLOSED, OPEN
 
 Row = dict[str, Any]
 
-# AccountUpdate (DESIGN section 3): what `publishAccountUpdate` carries and selects.
+# AccountUpdate (DESIGN section 3): what `publishAccountUpdate` carries and selects. All but
+# `accountId` (the row's key) are row attributes of the same name.
 ACCOUNT_UPDATE_FIELDS = ("accountId", "balance", "version", "status", "updatedAt")
+_ROW_ATTRIBUTE = {field: field for field in ACCOUNT_UPDATE_FIELDS} | {"accountId": rk.ACCOUNTS_PARTITION_KEY}
 
 
 def apply(row: Row | None, envelope: EventEnvelope) -> tuple[Row, list[Row]]:
@@ -72,8 +75,7 @@ def apply(row: Row | None, envelope: EventEnvelope) -> tuple[Row, list[Row]]:
 
 def account_update(row: Row) -> Row:
     """The `AccountUpdateInput` of a row (the subscription payload)."""
-    return {"accountId": row["id"], "balance": row["balance"], "version": row["version"],
-            "status": row["status"], "updatedAt": row["updatedAt"]}
+    return {field: row[attribute] for field, attribute in _ROW_ATTRIBUTE.items()}
 
 
 ACCOUNTS = Projection(name="accounts", apply=apply, version_field="version")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+from .readmodel_keys import ACCOUNT_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,8 @@ class AccountView:
     updated_at: str
 
     def to_graphql(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "ownerId": self.owner_id, "currency": self.currency, "balance": self.balance,
-            "status": self.status, "version": self.version, "openedAt": self.opened_at, "updatedAt": self.updated_at,
-        }
+        return {name: getattr(self, attribute) for name, attribute in _VIEW_FIELDS}
+
+
+# GraphQL `Account` field -> AccountView attribute: the same fields in the same order.
+_VIEW_FIELDS = tuple(zip(ACCOUNT_FIELDS, (f.name for f in fields(AccountView)), strict=True))

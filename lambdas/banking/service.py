@@ -3,14 +3,13 @@ translated into domain errors here, once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.errors import CommandReplayConflictError, ExpectedVersionError, RetriesExhaustedError
 from lambdas.eventstore.hashing import fingerprint
-from lambdas.eventstore.repository import Repository
+from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL, Repository
 from lambdas.eventstore.store import EventStore
 
 from .aggregate import ACCOUNT
@@ -20,16 +19,14 @@ from .errors import ConcurrencyConflictError, IdempotencyConflictError
 from .results import AccountView, CommandResult, TransferResult
 from .state import AccountState
 
-T = TypeVar("T")
-
-
 def derived_id(prefix: str, command_id: str) -> str:
     """An id derived from the command id, so that a retried command targets the same aggregate."""
     return f"{prefix}{fingerprint(command_id, 24)}"
 
 
 class BankingService:
-    def __init__(self, store: EventStore, tenant_id: str, snapshot_interval: int = 10, **repository_options) -> None:
+    def __init__(self, store: EventStore, tenant_id: str, snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL,
+                 **repository_options) -> None:
         self.accounts: Repository[AccountState] = Repository(
             store, ACCOUNT, tenant_id=tenant_id, snapshot_interval=snapshot_interval, **repository_options
         )
@@ -55,7 +52,7 @@ class BankingService:
             sent, received = decide_transfer(states[source], states[target], cmd, transfer_id)
             return {source: sent, target: received}
 
-        with _translated(source, None):
+        with _translated(None):
             outcomes = self.accounts.execute_many(
                 (source, target), command_id=cmd.command_id, payload_hash=fingerprint(cmd.payload()),
                 decide=decide_both, ctx=ctx,
@@ -72,7 +69,7 @@ class BankingService:
                            loaded.created_at, loaded.updated_at)
 
     def _single(self, account_id: str, cmd, ctx: CommandContext, expected_version: int | None) -> CommandResult:
-        with _translated(account_id, expected_version):
+        with _translated(expected_version):
             outcome = self.accounts.execute(
                 account_id, command_id=cmd.command_id, payload_hash=fingerprint(cmd.payload()),
                 decide=lambda state: decide(state, cmd), ctx=ctx, expected_version=expected_version,
@@ -81,7 +78,7 @@ class BankingService:
 
 
 @contextmanager
-def _translated(account_id: str, expected_version: int | None) -> Iterator[None]:
+def _translated(expected_version: int | None) -> Iterator[None]:
     try:
         yield
     except ExpectedVersionError as exc:

@@ -157,7 +157,7 @@ class DynamoDBEventStore:
         """Forward reads (replay, gap fill, time travel) never use snapshots, so only backward
         reads fetch a spilled one. A spilled snapshot that cannot be fetched is ignored like any
         untrusted snapshot: the events are folded instead."""
-        stored = items.decode(item)
+        stored = items.decode(item, with_snapshot=with_snapshot)
         pointer = item.get(k.SNAPSHOT_POINTER, {}).get("S")
         if not (with_snapshot and pointer and self.spill is not None):
             return stored

@@ -48,7 +48,8 @@ def encode(envelope: EventEnvelope, snapshot: Snapshot | None = None) -> Item:
     return item
 
 
-def decode(item: Item) -> StoredEvent:
+def decode(item: Item, *, with_snapshot: bool = False) -> StoredEvent:
+    """Only backward reads (aggregate loading) use a snapshot: everyone else skips parsing it."""
     aggregate_id = item.get(k.PARTITION_KEY, {}).get("S", "?")
     version = int(item.get(k.SORT_KEY, {}).get("N", "0"))
     try:
@@ -71,7 +72,7 @@ def decode(item: Item) -> StoredEvent:
             payload_hash=meta.get(k.META_PAYLOAD_HASH, ""),
         )
         snapshot = None
-        if k.SNAPSHOT_STATE in item:
+        if with_snapshot and k.SNAPSHOT_STATE in item:
             snapshot = Snapshot(version, item[k.SNAPSHOT_SCHEMA]["S"], _json_object(item[k.SNAPSHOT_STATE]["S"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptEventError(aggregate_id, version, f"malformed item: {exc!r}") from exc

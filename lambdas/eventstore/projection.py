@@ -19,6 +19,7 @@ separately by `ProjectionStats`, so the cost in write units stays visible.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -122,7 +123,8 @@ class BatchOutcome:
 class ProjectionRuntime:
     """`concurrency` > 1 projects the aggregates of a batch in parallel threads: they are
     independent (one commit and one publish each), and on AWS a batch otherwise waits on one
-    read-model write and one AppSync round trip per account, one after the other."""
+    read-model write and one AppSync round trip per account, one after the other. The threads are
+    the runtime's (one pool, started on the first parallel batch) and serve every later batch."""
 
     def __init__(self, projection: Projection, read_model: ReadModel, store: EventStore,
                  publisher: Publisher | None = None, *, concurrency: int = 1) -> None:
@@ -131,6 +133,8 @@ class ProjectionRuntime:
         self.store = store
         self.publisher = publisher
         self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()       # concurrent invocations may share one runtime
 
     def project(self, envelopes: Sequence[EventEnvelope], *, poisoned: Iterable[str] = ()) -> BatchOutcome:
         """Apply one batch. `poisoned` names aggregates with an undecodable record in the batch:
@@ -166,8 +170,7 @@ class ProjectionRuntime:
                 return exc
 
         if self.concurrency > 1 and len(work) > 1:
-            with ThreadPoolExecutor(min(self.concurrency, len(work))) as pool:
-                results = list(pool.map(one, work))
+            results = list(self._executor().map(one, work))
         else:
             results = [one(item) for item in work]
         for (aggregate_id, *_), result in zip(work, results):
@@ -178,6 +181,12 @@ class ProjectionRuntime:
             outcome.stats.add(stats)
             if committed is not None:
                 outcome.committed[aggregate_id] = committed
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="projection")
+            return self._pool
 
     def _project_one(self, aggregate_id: str, row: Row | None, group: list[EventEnvelope],
                      to_head: bool) -> tuple[ProjectionStats, Row | None]:

@@ -28,6 +28,10 @@ from .store import AppendRequest, EventStore, Snapshot, StoredEvent
 Decide = Callable[[S], Sequence[DomainEvent]]
 DecideMany = Callable[[dict[str, S]], dict[str, Sequence[DomainEvent]]]
 
+# A snapshot rides on every Nth event: a load reads at most N items back to it (DESIGN section 7
+# budgets one read unit per command), and its bytes are paid on one write in N.
+DEFAULT_SNAPSHOT_INTERVAL = 10
+
 
 class Repository(Generic[S]):
     def __init__(
@@ -36,7 +40,7 @@ class Repository(Generic[S]):
         spec: AggregateSpec[S],
         *,
         tenant_id: str,
-        snapshot_interval: int = 10,
+        snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL,
         recent_commands: int = 8,
         max_attempts: int = 30,
         clock: Callable[[], str] = utc_now_iso,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -24,6 +23,8 @@ PUBLISH_MUTATION = (
     "{ publishAccountUpdate(input: $input) { " + " ".join(ACCOUNT_UPDATE_FIELDS) + " } }"
 )
 _REGION_IN_HOST = re.compile(r"\.appsync-api\.([a-z0-9-]+)\.amazonaws\.com")
+# One connection per concurrent publisher thread: at least the projector's PARALLEL_AGGREGATES.
+_CONNECTIONS = 10
 
 
 class PublishError(Exception):
@@ -37,21 +38,17 @@ class PublishError(Exception):
 
 
 class AppSyncPublisher:
-    def __init__(self, url: str, *, region: str | None = None, credentials: Any = None,
-                 http: Any = None, to_input: Callable[[dict], dict] = account_update,
-                 max_connections: int = 10) -> None:
+    def __init__(self, url: str, *, region: str | None = None, credentials: Any = None, http: Any = None) -> None:
         self.url = url
         match = _REGION_IN_HOST.search(url)
         self.region = region or (match.group(1) if match else os.environ.get("AWS_REGION", "us-east-1"))
         # Lambda's execution-role credentials come from the environment; resolved once per container.
         self.credentials = credentials or boto3.Session().get_credentials()
-        # One connection per concurrent publisher thread (the projector publishes accounts in parallel).
         self.http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=5.0), retries=False,
-                                                maxsize=max_connections)
-        self.to_input = to_input
+                                                maxsize=_CONNECTIONS)
 
     def signed_request(self, row: dict) -> AWSRequest:
-        body = json.dumps({"query": PUBLISH_MUTATION, "variables": {"input": self.to_input(row)}},
+        body = json.dumps({"query": PUBLISH_MUTATION, "variables": {"input": account_update(row)}},
                           separators=(",", ":"))
         request = AWSRequest(method="POST", url=self.url, data=body.encode(),
                              headers={"Content-Type": "application/json"})
@@ -67,19 +64,18 @@ class AppSyncPublisher:
             payload = {"errors": [response.data[:200].decode(errors="replace")]}
         errors = payload.get("errors") or []
         if response.status != 200 or errors:
-            raise PublishError(self.to_input(row)["accountId"], response.status, errors)
+            raise PublishError(account_update(row)["accountId"], response.status, errors)
 
 
 class RecordingPublisher:
     """Test double: remembers every publish; `fail_for` makes chosen aggregates fail."""
 
-    def __init__(self, to_input: Callable[[dict], dict] = account_update) -> None:
+    def __init__(self) -> None:
         self.published: list[dict] = []
         self.fail_for: set[str] = set()
-        self.to_input = to_input
 
     def publish(self, row: dict) -> None:
-        update = self.to_input(row)
+        update = account_update(row)
         if update["accountId"] in self.fail_for:
             raise PublishError(update["accountId"], 500, ["injected failure"])
         self.published.append(update)

@@ -62,16 +62,21 @@ class Archiver:
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container: a function's environment does not change while it is warm."""
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
 def archiver() -> Archiver:
-    s = Settings.from_env()
-    return Archiver(s.tenant_id, s.archive_bucket)
+    return Archiver(settings().tenant_id, settings().archive_bucket)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    logger.append_keys(tenant_id=Settings.from_env().tenant_id)
+    logger.append_keys(tenant_id=settings().tenant_id)
     records = event.get("Records", [])
     key = archiver().archive(records)
     logger.info("archived", extra={"key": key, "records": len(records)})

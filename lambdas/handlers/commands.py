@@ -27,12 +27,18 @@ app = AppSyncResolver()
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container: a function's environment does not change while it is warm."""
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
 def service() -> BankingService:
     """One store and service per container: created on the first command, reused after."""
-    settings = Settings.from_env()
-    spill = S3SnapshotSpill(settings.archive_bucket) if settings.archive_bucket else None
-    store = DynamoDBEventStore(settings.events_table, tenant_id=settings.tenant_id, spill=spill)
-    return BankingService(store, settings.tenant_id, snapshot_interval=settings.snapshot_interval)
+    s = settings()
+    spill = S3SnapshotSpill(s.archive_bucket) if s.archive_bucket else None
+    store = DynamoDBEventStore(s.events_table, tenant_id=s.tenant_id, spill=spill)
+    return BankingService(store, s.tenant_id, snapshot_interval=s.snapshot_interval)
 
 
 def command_context() -> CommandContext:
@@ -91,6 +97,6 @@ def validation_error(exc: ValidationError) -> dict:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> Any:
-    logger.append_keys(tenant_id=Settings.from_env().tenant_id, field=event.get("info", {}).get("fieldName"))
+    logger.append_keys(tenant_id=settings().tenant_id, field=event.get("info", {}).get("fieldName"))
     metrics.add_metric(name="Commands", unit=MetricUnit.Count, value=1)
     return app.resolve(event, context)

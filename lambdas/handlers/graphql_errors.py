@@ -23,7 +23,7 @@ def appsync_error(error_type: str, message: str, info: dict[str, Any] | None = N
 
 
 def from_domain_error(exc: DomainError) -> dict:
-    fields = {k: v for k, v in vars(exc).items() if k != "message" and not k.startswith("_") and isinstance(v, _SCALARS)}
+    fields = {k: v for k, v in vars(exc).items() if not k.startswith("_") and isinstance(v, _SCALARS)}
     return appsync_error(exc.error_type, str(exc), fields)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -23,7 +24,7 @@ from lambdas.banking import readmodel_keys as rk
 from lambdas.banking.projections import ACCOUNTS
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import EventEnvelope
-from lambdas.eventstore.projection import BatchOutcome, ProjectionRuntime
+from lambdas.eventstore.projection import BatchOutcome, ProjectionRuntime, Publisher
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from lambdas.handlers.appsync_publisher import AppSyncPublisher
 from lambdas.handlers.settings import Settings
@@ -61,20 +62,36 @@ def project_records(runtime: ProjectionRuntime, records: Sequence[dict]) -> Batc
     return runtime.project(envelopes, poisoned=poisoned)
 
 
+def build_runtime(*, tenant_id: str, events_table: str, accounts_table: str, ledger_table: str,
+                  client: Any = None, publisher: Publisher | None = None,
+                  concurrency: int = PARALLEL_AGGREGATES) -> ProjectionRuntime:
+    """The accounts projection over a tenant's tables: what the projector runs, and what replay,
+    redrive, the benchmark and the tests run too. One DynamoDB client serves both sides."""
+    client = client or boto3.client("dynamodb")
+    store = DynamoDBEventStore(events_table, client, tenant_id=tenant_id)
+    read_model = DynamoDBReadModel(accounts_table, ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY, client=client)
+    return ProjectionRuntime(ACCOUNTS, read_model, store, publisher, concurrency=concurrency)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container: a function's environment does not change while it is warm."""
+    return Settings.from_env()
+
+
 @lru_cache(maxsize=1)
 def runtime() -> ProjectionRuntime:
-    s = Settings.from_env()
-    store = DynamoDBEventStore(s.events_table, tenant_id=s.tenant_id)
-    read_model = DynamoDBReadModel(s.accounts_table, s.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY)
-    publisher = AppSyncPublisher(s.graphql_url) if s.graphql_url else None
-    return ProjectionRuntime(ACCOUNTS, read_model, store, publisher, concurrency=PARALLEL_AGGREGATES)
+    s = settings()
+    return build_runtime(tenant_id=s.tenant_id, events_table=s.events_table, accounts_table=s.accounts_table,
+                         ledger_table=s.ledger_table,
+                         publisher=AppSyncPublisher(s.graphql_url) if s.graphql_url else None)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    logger.append_keys(tenant_id=Settings.from_env().tenant_id)
+    logger.append_keys(tenant_id=settings().tenant_id)
     outcome = project_records(runtime(), event.get("Records", []))
     for aggregate_id, exc in outcome.failed.items():
         logger.warning("aggregate failed", extra={"aggregate_id": aggregate_id, "error": repr(exc)})

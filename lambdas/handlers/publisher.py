@@ -48,7 +48,6 @@ class StreamPublisher:
     def __init__(self, stream_name: str, client: Any = None) -> None:
         self.stream_name = stream_name
         self.client = client or boto3.client("kinesis")
-        self.put_calls = 0
 
     def publish(self, records: list[dict]) -> PublishOutcome:
         entries: list[tuple[str, dict]] = []          # (stream sequence number, Kinesis entry)
@@ -69,7 +68,6 @@ class StreamPublisher:
         sent = 0
         for chunk in _chunks(entries):
             response = self.client.put_records(StreamName=self.stream_name, Records=[e for _, e in chunk])
-            self.put_calls += 1
             if response.get("FailedRecordCount", 0):
                 index = next(i for i, r in enumerate(response["Records"]) if r.get("ErrorCode"))
                 return PublishOutcome(sent + index, skipped, chunk[index][0])
@@ -91,15 +89,21 @@ def _chunks(entries: list[tuple[str, dict]]) -> list[list[tuple[str, dict]]]:
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container: a function's environment does not change while it is warm."""
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
 def stream_publisher() -> StreamPublisher:
-    return StreamPublisher(Settings.from_env().event_stream)
+    return StreamPublisher(settings().event_stream)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    logger.append_keys(tenant_id=Settings.from_env().tenant_id)
+    logger.append_keys(tenant_id=settings().tenant_id)
     outcome = stream_publisher().publish(event.get("Records", []))
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=outcome.sent)
     if outcome.first_failed_sequence is None:

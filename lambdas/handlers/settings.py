@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL
+
 TENANT_ID = "TENANT_ID"
 EVENTS_TABLE = "EVENTS_TABLE"
 ACCOUNTS_TABLE = "ACCOUNTS_TABLE"
@@ -18,8 +20,6 @@ SNAPSHOT_INTERVAL = "SNAPSHOT_INTERVAL"
 
 ALL = (TENANT_ID, EVENTS_TABLE, ACCOUNTS_TABLE, LEDGER_TABLE, EVENT_STREAM, ARCHIVE_BUCKET,
        GRAPHQL_URL, SNAPSHOT_INTERVAL)
-
-DEFAULT_SNAPSHOT_INTERVAL = 10
 
 
 @dataclass(frozen=True)

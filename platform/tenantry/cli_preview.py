@@ -7,11 +7,13 @@ import sys
 
 from .cli_common import project_root
 from .config import TenantConfigError, load_tenant_by_name
-from .mocks import declare_with_harness
-from .preview import render_json, render_text
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    # Pulumi and the program load only for this command: building the CLI's parser stays cheap.
+    from .mocks import declare_with_harness
+    from .preview import render_json, render_text
+
     root = project_root(args)
     try:
         config = load_tenant_by_name(root, args.tenant)

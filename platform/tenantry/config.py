@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -128,33 +128,34 @@ class TenantConfigError(Exception):
         super().__init__(f"{file}: invalid tenant configuration\n{lines}")
 
 
+# Fields whose allowed values the annotations cannot say: a pattern, and a bool spelled as YAML
+# (top-level bools have no allowed-values hint on purpose).
+_ALLOWED_SPECIAL = {"name": TENANT_NAME_RULE, "read_models.standby": "true, false"}
+
+
+def _choices(annotation: object) -> str | None:
+    """The values of a Literal or Enum annotation, in declaration order."""
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return ", ".join(m.value for m in annotation)
+    if get_origin(annotation) is Literal:
+        return ", ".join(map(str, get_args(annotation)))
+    return None
+
+
 def _allowed_values(field: str) -> str | None:
     """What a field accepts, for error messages (derived from the model, never duplicated)."""
-    if field.startswith("read_models."):
-        nested = field.split(".", 1)[1]
-        if nested == "active":
-            return ", ".join(READ_MODEL_SLOTS)
-        if nested == "standby":
-            return "true, false"
-        return ", ".join(sorted(ReadModelSlots.model_fields))
-    info = TenantConfig.model_fields.get(field)
+    if field in _ALLOWED_SPECIAL:
+        return _ALLOWED_SPECIAL[field]
+    model, name = (ReadModelSlots, field.split(".", 1)[1]) if field.startswith("read_models.") else (TenantConfig, field)
+    info = model.model_fields.get(name)
     if info is None:
-        return ", ".join(sorted(TenantConfig.model_fields))
-    if field == "name":
-        return TENANT_NAME_RULE
-    if field == "region":
-        return ", ".join(AWS_REGIONS)
-    if field == "stream_mode":
-        return ", ".join(m.value for m in StreamMode)
-    if field == "tier":
-        return ", ".join(TIERS)
-    if field == "api_log_level":
-        return ", ".join(API_LOG_LEVELS)
-    if field == "read_models":
-        return f"a mapping of active ({', '.join(READ_MODEL_SLOTS)}) and standby (true, false)"
+        return ", ".join(sorted(model.model_fields))
+    if info.annotation is ReadModelSlots:
+        parts = [f"{n} ({_allowed_values(f'{field}.{n}')})" for n in ReadModelSlots.model_fields]
+        return f"a mapping of {' and '.join(parts)}"
     bounds = [f"{kind} {getattr(m, attr)}" for m in info.metadata
               for kind, attr in ((">=", "ge"), ("<=", "le")) if getattr(m, attr, None) is not None]
-    return ", ".join(bounds) or None
+    return _choices(info.annotation) or ", ".join(bounds) or None
 
 
 def _problems(exc: ValidationError) -> tuple[Problem, ...]:

@@ -14,7 +14,6 @@ Strict means:
 from __future__ import annotations
 
 import asyncio
-
 import hashlib
 import threading
 import uuid
@@ -28,7 +27,7 @@ from pulumi import _types
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
-from .config import TenantConfig
+from .config import TenantConfig, find_project_root
 from .inventory import DeclaredResource
 
 ACCOUNT_ID = "123456789012"
@@ -340,8 +339,7 @@ def ensure_event_loop() -> None:
 
 def declare_with_harness(config: TenantConfig, root: Path | None = None,
                          account_id: str = ACCOUNT_ID) -> Harness:
-    from .config import find_project_root
-    from .program import define_stack
+    from .program import define_stack   # pulumi_aws and the components: only when declaring
 
     root = root or find_project_root()
     harness = Harness(stack=config.name, region=config.region, account_id=account_id)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .inventory import DeclaredResource
+from .inventory import DeclaredResource, ResourceType
 
 SECRET_INPUTS = {"aws:appsync/apiKey:ApiKey": ("key",)}
 REDACTED = "[secret]"
@@ -32,22 +32,22 @@ def _mapping(i: dict) -> str:
 
 
 SUMMARIES: dict[str, Callable[[dict], str]] = {
-    "aws:dynamodb/table:Table": _table,
-    "aws:lambda/eventSourceMapping:EventSourceMapping": _mapping,
-    "aws:lambda/function:Function": lambda i: (
+    ResourceType.TABLE: _table,
+    ResourceType.MAPPING: _mapping,
+    ResourceType.FUNCTION: lambda i: (
         f"handler={i.get('handler')} runtime={i.get('runtime')} memory={i.get('memorySize')} "
         f"timeout={i.get('timeout')} env={','.join(sorted((i.get('environment') or {}).get('variables', {})))}"),
-    "aws:kinesis/stream:Stream": lambda i: (
+    ResourceType.STREAM: lambda i: (
         f"mode={(i.get('streamModeDetails') or {}).get('streamMode')} shards={i.get('shardCount', '-')}"
         f" retention={i.get('retentionPeriod')}h encryption={i.get('encryptionType')}"),
-    "aws:sqs/queue:Queue": lambda i: f"retention={i.get('messageRetentionSeconds')}s kms={bool(i.get('kmsMasterKeyId'))}",
-    "aws:kms/key:Key": lambda i: f"rotation={i.get('enableKeyRotation')} deletion_window={i.get('deletionWindowInDays')}d",
+    ResourceType.QUEUE: lambda i: f"retention={i.get('messageRetentionSeconds')}s kms={bool(i.get('kmsMasterKeyId'))}",
+    ResourceType.KEY: lambda i: f"rotation={i.get('enableKeyRotation')} deletion_window={i.get('deletionWindowInDays')}d",
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda i: (
         f"{i.get('namespace')}/{i.get('metricName')} {i.get('statistic')} > {i.get('threshold')}"),
-    "aws:appsync/dataSource:DataSource": lambda i: f"type={i.get('type')}" + (
+    ResourceType.DATA_SOURCE: lambda i: f"type={i.get('type')}" + (
         f" table={(i.get('dynamodbConfig') or {}).get('tableName')}" if i.get("dynamodbConfig") else ""),
-    "aws:appsync/resolver:Resolver": lambda i: f"{i.get('type')}.{i.get('field')} data_source={i.get('dataSource')}",
-    "aws:appsync/graphQLApi:GraphQLApi": lambda i: (
+    ResourceType.RESOLVER: lambda i: f"{i.get('type')}.{i.get('field')} data_source={i.get('dataSource')}",
+    ResourceType.GRAPHQL_API: lambda i: (
         f"auth={i.get('authenticationType')}+"
         f"{','.join(p.get('authenticationType', '') for p in i.get('additionalAuthenticationProviders') or [])}"),
 }

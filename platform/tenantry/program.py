@@ -68,16 +68,6 @@ def define_stack(config: TenantConfig, root: Path, access: AwsAccess | None = No
     platform = TenantPlatform(config.name, TenantPlatformArgs(
         config=config, account_id=identity.account_id, package=build_package(root)),
         pulumi.ResourceOptions(providers=[provider]))
-    pulumi.export("graphql_url", platform.graphql_url)
-    pulumi.export("realtime_url", platform.realtime_url)
-    pulumi.export("api_key", platform.api_key)
-    pulumi.export("events_table", platform.events_table)
-    pulumi.export("accounts_table", platform.accounts_table)
-    pulumi.export("ledger_table", platform.ledger_table)
-    if platform.standby_accounts_table is not None:
-        pulumi.export("standby_accounts_table", platform.standby_accounts_table)
-        pulumi.export("standby_ledger_table", platform.standby_ledger_table)
-    pulumi.export("stream_name", platform.stream_name)
-    pulumi.export("bucket_name", platform.bucket_name)
-    pulumi.export("failure_queue_urls", platform.failure_queue_urls)
+    for output, value in platform.outputs.items():
+        pulumi.export(output, value)
     return platform

@@ -7,19 +7,17 @@ from dataclasses import dataclass
 
 from moto import mock_aws
 
-from lambdas.banking import readmodel_keys as rk
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL
 from lambdas.handlers import archiver, projector, publisher
-from tenantry.ops.local_pipeline import LocalPipeline, lambda_environment
+from tenantry.ops import replay
+from tenantry.ops.local_pipeline import QUIET_ENV, LocalPipeline, lambda_environment
 from tenantry.ops.resources import Clients, PipelineNames, create_pipeline
 
-REGION = "us-east-1"
+REGION = QUIET_ENV["AWS_REGION"]
 TENANT = "acme"
-QUIET = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-         "POWERTOOLS_LOG_LEVEL": "ERROR", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 @dataclass
@@ -36,13 +34,14 @@ class World:
 
 
 def clear_handler_caches() -> None:
-    for fn in (publisher.stream_publisher, projector.runtime, archiver.archiver):
+    for fn in (publisher.stream_publisher, projector.runtime, archiver.archiver,
+               publisher.settings, projector.settings, archiver.settings):
         getattr(fn, "cache_clear", lambda: None)()
 
 
-def make_world(monkeypatch, snapshot_interval: int = 10):
+def make_world(monkeypatch, snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL):
     """Yields a World inside mock_aws (use from a generator fixture)."""
-    for key, value in QUIET.items():
+    for key, value in QUIET_ENV.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         names = PipelineNames.for_tenant(TENANT)
@@ -51,19 +50,16 @@ def make_world(monkeypatch, snapshot_interval: int = 10):
         for key, value in lambda_environment(names, snapshot_interval=snapshot_interval).items():
             monkeypatch.setenv(key, value)
         clear_handler_caches()
-        store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=TENANT)
-        bank = BankingService(store, TENANT, snapshot_interval=snapshot_interval)
-        read_model = DynamoDBReadModel(names.accounts_table, names.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
-                                       client=clients.dynamodb)
-        yield World(clients, names, stream_arn, store, bank, read_model)
+        runtime = projector.build_runtime(tenant_id=TENANT, events_table=names.events_table,
+                                          accounts_table=names.accounts_table, ledger_table=names.ledger_table,
+                                          client=clients.dynamodb)
+        bank = BankingService(runtime.store, TENANT, snapshot_interval=snapshot_interval)
+        yield World(clients, names, stream_arn, runtime.store, bank, runtime.read_model)
         clear_handler_caches()
 
 
 def aggregate_ids(world: World) -> list[str]:
-    ids: set[str] = set()
-    for page in world.clients.dynamodb.get_paginator("scan").paginate(TableName=world.names.events_table):
-        ids.update(item["pk"]["S"] for item in page["Items"])
-    return sorted(ids)
+    return sorted(replay.aggregate_ids(world.clients.dynamodb, world.names.events_table))
 
 
 def on_failure_record(batch_info_key: str, info: dict) -> dict:

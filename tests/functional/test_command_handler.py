@@ -45,9 +45,11 @@ def invoke(events_table, monkeypatch):
     monkeypatch.setenv(settings.EVENTS_TABLE, events_table)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     commands.service.cache_clear()   # the store is per container; each test is a new container
+    commands.settings.cache_clear()
     yield lambda type_name, field_name, arguments: commands.handler(
         event(type_name, field_name, arguments), LambdaContext())
     commands.service.cache_clear()
+    commands.settings.cache_clear()
 
 
 def mutation(invoke, field_name: str, **fields) -> Any:

@@ -16,17 +16,12 @@ import pytest
 
 from tenantry.local import dev
 from tenantry.local.auth import API_KEY_PREFIX
+from tests.e2e.support import free_port
 
 pytestmark = pytest.mark.functional
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_HERE = "192.0.2.1"        # TEST-NET-1 (RFC 5737): never an address of this machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _has_ipv6_loopback() -> bool:
@@ -40,7 +35,7 @@ def _has_ipv6_loopback() -> bool:
 
 def test_an_address_that_is_not_local_is_its_own_error_not_a_busy_port(capsys):
     # GIVEN a host this machine does not have (remote allowed, so only the bind can fail)
-    options = dev.DevOptions(root=ROOT, host=NOT_HERE, port=_free_port(), allow_remote=True)
+    options = dev.DevOptions(root=ROOT, host=NOT_HERE, port=free_port(), allow_remote=True)
     # WHEN tenantry dev starts
     code = dev.run(options, out=io.StringIO())
     # THEN it fails with exit 1 and says why, without calling the port busy
@@ -91,7 +86,7 @@ def test_loopback_detection(host, loopback):
 
 def test_a_non_loopback_host_is_refused_without_allow_remote(capsys):
     # GIVEN --host 0.0.0.0 without --allow-remote
-    options = dev.DevOptions(root=ROOT, host="0.0.0.0", port=_free_port())
+    options = dev.DevOptions(root=ROOT, host="0.0.0.0", port=free_port())
     # WHEN tenantry dev starts THEN it warns that the IAM credentials are public and exits 2
     code = dev.run(options, out=io.StringIO())
     err = capsys.readouterr().err

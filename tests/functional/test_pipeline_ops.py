@@ -18,6 +18,7 @@ from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel, to_item
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 from lambdas.handlers.archiver import archive_key
 from pipeline_support import TENANT, make_world, on_failure_record
+from tenantry.local.emulator import FAKE_ACCOUNT_ID
 from tenantry.ops import cli as ops_cli
 from tenantry.ops import replay
 from tenantry.ops.redrive import Redriver, UnknownFunctionError
@@ -357,4 +358,4 @@ def test_an_explicit_account_id_wins_and_local_mode_uses_the_emulators(world):
     explicit = argparse.Namespace(tenant=TENANT, aws=True, account_id="444455556666", region="us-east-1")
     local = argparse.Namespace(tenant=TENANT, aws=False, account_id=None, region="us-east-1")
     assert ops_cli._account_id(explicit) == "444455556666"
-    assert ops_cli._account_id(local) == ops_cli.LOCAL_ACCOUNT_ID
+    assert ops_cli._account_id(local) == FAKE_ACCOUNT_ID

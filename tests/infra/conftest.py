@@ -22,13 +22,13 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
-def evaluated() -> dict[str, Harness]:
-    return {name: declare_with_harness(load_tenant_by_name(ROOT, name), ROOT) for name in EXAMPLE_TENANTS}
+def configs():
+    return {name: load_tenant_by_name(ROOT, name) for name in EXAMPLE_TENANTS}
 
 
 @pytest.fixture(scope="session")
-def configs():
-    return {name: load_tenant_by_name(ROOT, name) for name in EXAMPLE_TENANTS}
+def evaluated(configs) -> dict[str, Harness]:
+    return {name: declare_with_harness(config, ROOT) for name, config in configs.items()}
 
 
 @pytest.fixture(params=EXAMPLE_TENANTS)

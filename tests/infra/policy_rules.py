@@ -13,17 +13,8 @@ from collections.abc import Callable, Sequence
 from lambdas.handlers import settings
 from tenantry.components.api import APPSYNC_LOG_GROUP_PREFIX
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
-from tenantry.components.naming import FUNCTION_NAMES, log_group, physical
-from tenantry.inventory import DeclaredResource
-
-TABLE = "aws:dynamodb/table:Table"
-ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-KEY = "aws:kms/key:Key"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FUNCTION = "aws:lambda/function:Function"
+from tenantry.components.naming import HANDLERS, log_group, physical
+from tenantry.inventory import DeclaredResource, ResourceType
 
 # Services whose actions read or write tenant data: a `*` resource there is never acceptable.
 DATA_SERVICES = ("dynamodb", "s3", "kinesis", "sqs", "sns", "kms", "lambda", "appsync", "logs", "secretsmanager")
@@ -44,21 +35,21 @@ def encryption_at_rest(tenant: str, resources: Sequence[DeclaredResource]) -> li
     bad = []
     for r in resources:
         i = r.inputs
-        if r.type == TABLE and not (i.get("serverSideEncryption") or {}).get("kmsKeyArn"):
+        if r.type == ResourceType.TABLE and not (i.get("serverSideEncryption") or {}).get("kmsKeyArn"):
             bad.append(f"{r.name}: table without SSE-KMS")
-        if r.type == "aws:kinesis/stream:Stream" and (i.get("encryptionType") != "KMS" or not i.get("kmsKeyId")):
+        if r.type == ResourceType.STREAM and (i.get("encryptionType") != "KMS" or not i.get("kmsKeyId")):
             bad.append(f"{r.name}: stream without KMS")
-        if r.type in ("aws:sqs/queue:Queue", "aws:sns/topic:Topic") and not i.get("kmsMasterKeyId"):
+        if r.type in (ResourceType.QUEUE, "aws:sns/topic:Topic") and not i.get("kmsMasterKeyId"):
             bad.append(f"{r.name}: {r.type} without KMS")
         # Exempt: the AppSync API's log group. Its name holds the API id, unknown when the key (and
         # so its policy) is created, and the key cannot wait for the API (API -> command function
         # -> its log group -> key). CloudWatch Logs encrypts it with service-owned keys instead.
-        if r.type == LOG_GROUP and not i.get("kmsKeyId") and not str(i.get("name")).startswith(APPSYNC_LOG_GROUP_PREFIX):
+        if r.type == ResourceType.LOG_GROUP and not i.get("kmsKeyId") and not str(i.get("name")).startswith(APPSYNC_LOG_GROUP_PREFIX):
             bad.append(f"{r.name}: log group without KMS")
-        if r.type == FUNCTION and not i.get("kmsKeyArn"):
+        if r.type == ResourceType.FUNCTION and not i.get("kmsKeyArn"):
             bad.append(f"{r.name}: function environment without the tenant key")
-    buckets = {r.outputs["id"] for r in of_type(resources, BUCKET)}
-    encrypted = {r.inputs["bucket"] for r in of_type(resources, BUCKET_SSE)
+    buckets = {r.outputs["id"] for r in of_type(resources, ResourceType.BUCKET)}
+    encrypted = {r.inputs["bucket"] for r in of_type(resources, ResourceType.BUCKET_SSE)
                  if all(rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
                         for rule in r.inputs["rules"])}
     bad += [f"{b}: bucket without SSE-KMS" for b in sorted(buckets - encrypted)]
@@ -66,7 +57,7 @@ def encryption_at_rest(tenant: str, resources: Sequence[DeclaredResource]) -> li
 
 
 def tables_recoverable(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
-    return [f"{r.name}: no point-in-time recovery" for r in of_type(resources, TABLE)
+    return [f"{r.name}: no point-in-time recovery" for r in of_type(resources, ResourceType.TABLE)
             if not (r.inputs.get("pointInTimeRecovery") or {}).get("enabled")]
 
 
@@ -75,14 +66,14 @@ def deletion_protection_on_event_tables_only(tenant: str, resources: Sequence[De
     says (its `deletion_protection` governs Pulumi `protect` and the bucket's `force_destroy` only);
     read models (rebuildable, blue/green slots that must be droppable) never do."""
     events = physical(tenant, "events")
-    return [f"{r.name}: deletionProtectionEnabled != {want}" for r in of_type(resources, TABLE)
+    return [f"{r.name}: deletionProtectionEnabled != {want}" for r in of_type(resources, ResourceType.TABLE)
             for want in [r.inputs.get("name") == events]
             if r.inputs.get("deletionProtectionEnabled") is not want]
 
 
 def buckets_private_and_tls_only(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
     bad = []
-    for b in of_type(resources, BUCKET):
+    for b in of_type(resources, ResourceType.BUCKET):
         name = b.outputs["id"]
         blocks = [r for r in resources if r.type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
                   and r.inputs.get("bucket") == name]
@@ -110,7 +101,7 @@ def tags_everywhere(tenant: str, resources: Sequence[DeclaredResource]) -> list[
 
 def stream_mappings_safe(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
     bad = []
-    for r in of_type(resources, ESM):
+    for r in of_type(resources, ResourceType.MAPPING):
         i = r.inputs
         checks = {
             "partial batch responses": i.get("functionResponseTypes") == ["ReportBatchItemFailures"],
@@ -144,7 +135,7 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
         return any(arn == o or arn.startswith(o + "/") or arn.startswith(o + ":") for o in own)
 
     bad = []
-    for r in of_type(resources, ROLE_POLICY):
+    for r in of_type(resources, ResourceType.ROLE_POLICY):
         for s in _statements(r.inputs["policy"]):
             actions = _as_list(s["Action"])
             for res in _as_list(s["Resource"]):
@@ -180,7 +171,7 @@ def condition_allows(condition: dict, context: dict[str, str]) -> bool:
 
 
 def _key_policies(resources: Sequence[DeclaredResource]) -> dict[str, list[dict]]:
-    return {r.outputs["arn"]: _statements(r.inputs["policy"]) for r in of_type(resources, KEY)}
+    return {r.outputs["arn"]: _statements(r.inputs["policy"]) for r in of_type(resources, ResourceType.KEY)}
 
 
 def _logs_may_use(statement: dict, region: str, context: dict[str, str]) -> bool:
@@ -195,7 +186,7 @@ def _logs_may_use(statement: dict, region: str, context: dict[str, str]) -> bool
 def key_policy_allows_encrypted_log_groups(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
     """CloudWatch Logs can use the key of every log group declared with one (else creation fails)."""
     policies, bad = _key_policies(resources), []
-    for group in of_type(resources, LOG_GROUP):
+    for group in of_type(resources, ResourceType.LOG_GROUP):
         key = group.inputs.get("kmsKeyId")
         if not key:
             continue
@@ -209,7 +200,7 @@ def key_policy_allows_encrypted_log_groups(tenant: str, resources: Sequence[Decl
 def other_tenant_log_group_arns(tenant: str, region: str, account: str) -> list[str]:
     """Log groups of tenants whose names extend or resemble this one's (the `<t>-*` trap)."""
     others = (f"{tenant}-corp", f"{tenant}x", f"x{tenant}", "other")
-    return [log_group_arn(region, account, log_group(physical(o, kind))) for o in others for kind in FUNCTION_NAMES]
+    return [log_group_arn(region, account, log_group(physical(o, kind))) for o in others for kind in HANDLERS]
 
 
 def key_policies_name_only_this_tenant(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
@@ -233,13 +224,13 @@ def _encrypted_by(resources: Sequence[DeclaredResource]) -> dict[str, str]:
     keys = {}
     for r in resources:
         i = r.inputs
-        key = {TABLE: (i.get("serverSideEncryption") or {}).get("kmsKeyArn"),
-               "aws:kinesis/stream:Stream": i.get("kmsKeyId"),
-               "aws:sqs/queue:Queue": i.get("kmsMasterKeyId")}.get(r.type)
+        key = {ResourceType.TABLE: (i.get("serverSideEncryption") or {}).get("kmsKeyArn"),
+               ResourceType.STREAM: i.get("kmsKeyId"),
+               ResourceType.QUEUE: i.get("kmsMasterKeyId")}.get(r.type)
         if key:
             keys[r.outputs["arn"]] = key
-    bucket_arns = {r.outputs["id"]: r.outputs["arn"] for r in of_type(resources, BUCKET)}
-    for r in of_type(resources, BUCKET_SSE):
+    bucket_arns = {r.outputs["id"]: r.outputs["arn"] for r in of_type(resources, ResourceType.BUCKET)}
+    for r in of_type(resources, ResourceType.BUCKET_SSE):
         for rule in r.inputs["rules"]:
             key = rule["applyServerSideEncryptionByDefault"].get("kmsMasterKeyId")
             if key and r.inputs["bucket"] in bucket_arns:
@@ -252,7 +243,7 @@ def roles_can_decrypt_what_they_use(tenant: str, resources: Sequence[DeclaredRes
     (else every call fails on AWS, though moto and the mocks would not notice)."""
     encrypted = sorted(_encrypted_by(resources).items(), key=lambda kv: len(kv[0]), reverse=True)
     statements: dict[str, list[dict]] = {}
-    for r in of_type(resources, ROLE_POLICY):
+    for r in of_type(resources, ResourceType.ROLE_POLICY):
         statements.setdefault(r.inputs["role"], []).extend(_statements(r.inputs["policy"]))
     bad = []
     for role, granted in statements.items():
@@ -270,10 +261,10 @@ def roles_can_decrypt_what_they_use(tenant: str, resources: Sequence[DeclaredRes
 
 def archive_access_matches_environment(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
     """A function gets ARCHIVE_BUCKET exactly when its role may touch the bucket (least privilege)."""
-    s3_roles = {r.inputs["role"] for r in of_type(resources, ROLE_POLICY)
+    s3_roles = {r.inputs["role"] for r in of_type(resources, ResourceType.ROLE_POLICY)
                 if any(a.startswith("s3:") for s in _statements(r.inputs["policy"]) for a in _as_list(s["Action"]))}
     bad = []
-    for fn in of_type(resources, FUNCTION):
+    for fn in of_type(resources, ResourceType.FUNCTION):
         has_env = settings.ARCHIVE_BUCKET in ((fn.inputs.get("environment") or {}).get("variables") or {})
         role = fn.inputs["role"].rsplit("/", 1)[-1]
         if has_env != (role in s3_roles):

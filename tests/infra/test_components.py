@@ -11,7 +11,7 @@ from lambdas.eventstore import keys
 from lambdas.handlers import settings
 from tenantry.components import naming
 from tenantry.components.functions import powertools_layer_arn
-from tenantry.components.platform import HANDLERS
+from tenantry.components.naming import HANDLERS
 
 pytestmark = pytest.mark.infra
 

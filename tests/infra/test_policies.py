@@ -10,11 +10,11 @@ import json
 import pulumi
 
 from tenantry.components.naming import log_group, physical
+from tenantry.inventory import ResourceType
 from tenantry.mocks import Harness
 from tenantry.program import define_stack
 from tests.infra.conftest import ROOT
-from tests.infra.policy_rules import (BUCKET, FUNCTION, KEY, LOG_GROUP, ROLE_POLICY, RULES, TABLE,
-                                      archive_access_matches_environment, deletion_protection_on_event_tables_only,
+from tests.infra.policy_rules import (RULES, archive_access_matches_environment, deletion_protection_on_event_tables_only,
                                       encryption_at_rest, iam_tenant_scoped, key_policies_name_only_this_tenant,
                                       key_policy_allows_encrypted_log_groups, roles_can_decrypt_what_they_use)
 
@@ -57,10 +57,10 @@ def test_tenant_flag_governs_pulumi_protect_and_force_destroy_only(tenant, resou
     # GIVEN a tenant file's deletion_protection (true for acme, false for globex)
     flag = configs[tenant].deletion_protection
     # WHEN reading what it declares
-    [bucket] = [r for r in resources if r.type == BUCKET]
-    [events] = [r for r in resources if r.type == TABLE and r.inputs["name"] == physical(tenant, "events")]
+    [bucket] = [r for r in resources if r.type == ResourceType.BUCKET]
+    [events] = [r for r in resources if r.type == ResourceType.TABLE and r.inputs["name"] == physical(tenant, "events")]
     # THEN the event table is Pulumi-protected and the bucket kept iff the flag is set ...
-    assert protected[tenant] == ({(TABLE, events.name)} if flag else set())
+    assert protected[tenant] == ({(ResourceType.TABLE, events.name)} if flag else set())
     assert bucket.inputs["forceDestroy"] is (not flag)
     # ... and DynamoDB deletion protection is on either way (DESIGN §6)
     assert events.inputs["deletionProtectionEnabled"] is True
@@ -107,7 +107,7 @@ def test_policy_rules_catch_a_violation(resources, tenant):
 
 def test_deletion_protection_rule_catches_an_unprotected_event_table(tenant, resources):
     # GIVEN the event table declared without DynamoDB deletion protection (as `false` used to do)
-    [events] = [r for r in resources if r.type == TABLE and r.inputs["name"] == physical(tenant, "events")]
+    [events] = [r for r in resources if r.type == ResourceType.TABLE and r.inputs["name"] == physical(tenant, "events")]
     # WHEN / THEN
     assert deletion_protection_on_event_tables_only(
         tenant, replaced(resources, events, deletionProtectionEnabled=False)) == [f"{events.name}: deletionProtectionEnabled != True"]
@@ -115,7 +115,7 @@ def test_deletion_protection_rule_catches_an_unprotected_event_table(tenant, res
 
 def test_only_the_appsync_log_group_may_skip_the_tenant_key(tenant, resources):
     # GIVEN the AppSync log group (no tenant key, by design) and a function's log group without one
-    groups = [r for r in resources if r.type == LOG_GROUP]
+    groups = [r for r in resources if r.type == ResourceType.LOG_GROUP]
     [appsync] = [g for g in groups if g.inputs["name"].startswith("/aws/appsync/apis/")]
     [command] = [g for g in groups if g.inputs["name"] == log_group(physical(tenant, "command"))]
     assert "kmsKeyId" not in appsync.inputs
@@ -126,8 +126,8 @@ def test_only_the_appsync_log_group_may_skip_the_tenant_key(tenant, resources):
 
 
 def test_every_function_encrypts_its_environment_with_the_tenant_key(tenant, resources):
-    [key] = [r for r in resources if r.type == KEY]
-    assert {r.inputs["name"]: r.inputs["kmsKeyArn"] for r in resources if r.type == FUNCTION} == {
+    [key] = [r for r in resources if r.type == ResourceType.KEY]
+    assert {r.inputs["name"]: r.inputs["kmsKeyArn"] for r in resources if r.type == ResourceType.FUNCTION} == {
         physical(tenant, kind): key.outputs["arn"] for kind in ("command", "publisher", "projector", "archiver")}
 
 
@@ -137,17 +137,17 @@ def _with_key_policy(resources, key, statements):
 
 def test_key_policy_lists_the_exact_log_groups_of_the_tenants_functions(tenant, resources):
     # GIVEN the key policy's CloudWatch Logs statement
-    [key] = [r for r in resources if r.type == KEY]
+    [key] = [r for r in resources if r.type == ResourceType.KEY]
     [logs] = [s for s in json.loads(key.inputs["policy"])["Statement"] if s["Sid"] == "TenantLogGroups"]
     # THEN it names each encrypted log group's ARN exactly, no pattern
-    encrypted = sorted(r.outputs["arn"] for r in resources if r.type == LOG_GROUP and r.inputs.get("kmsKeyId"))
+    encrypted = sorted(r.outputs["arn"] for r in resources if r.type == ResourceType.LOG_GROUP and r.inputs.get("kmsKeyId"))
     assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": encrypted}}
     assert len(encrypted) == 4
 
 
 def test_key_policy_rules_catch_the_tenant_prefix_pattern(tenant, resources):
     # GIVEN the key policy as it was: a `tenantry-<t>-*` pattern, which also matches tenant `<t>-corp`
-    [key] = [r for r in resources if r.type == KEY]
+    [key] = [r for r in resources if r.type == ResourceType.KEY]
     statements = json.loads(key.inputs["policy"])["Statement"]
     [logs] = [s for s in statements if s["Sid"] == "TenantLogGroups"]
     prefix = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"][0].rsplit("/", 1)[0]
@@ -162,7 +162,7 @@ def test_key_policy_rules_catch_the_tenant_prefix_pattern(tenant, resources):
 
 def test_key_policy_rules_catch_an_uncovered_log_group(tenant, resources):
     # GIVEN a key policy whose CloudWatch Logs statement misses the projector's log group
-    [key] = [r for r in resources if r.type == KEY]
+    [key] = [r for r in resources if r.type == ResourceType.KEY]
     statements = json.loads(key.inputs["policy"])["Statement"]
     [logs] = [s for s in statements if s["Sid"] == "TenantLogGroups"]
     arns = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
@@ -176,7 +176,7 @@ def test_key_policy_rules_catch_an_uncovered_log_group(tenant, resources):
 
 def test_decrypt_rule_catches_a_data_source_role_without_the_key(tenant, resources):
     # GIVEN the accounts data source's role policy without its KMS statement
-    [policy] = [r for r in resources if r.type == ROLE_POLICY and r.name == f"{tenant}-api-ds-accounts"]
+    [policy] = [r for r in resources if r.type == ResourceType.ROLE_POLICY and r.name == f"{tenant}-api-ds-accounts"]
     doc = json.loads(policy.inputs["policy"])
     doc["Statement"] = [s for s in doc["Statement"] if not any(a.startswith("kms:") for a in s["Action"])]
     # WHEN / THEN the rule reports the table it can no longer read
@@ -188,7 +188,7 @@ def test_archive_rule_catches_an_unneeded_bucket_variable(tenant, resources):
     # GIVEN the projector given ARCHIVE_BUCKET again (its role has no S3 access)
     from lambdas.handlers import settings
 
-    [projector] = [r for r in resources if r.type == FUNCTION and r.inputs["name"] == physical(tenant, "projector")]
+    [projector] = [r for r in resources if r.type == ResourceType.FUNCTION and r.inputs["name"] == physical(tenant, "projector")]
     variables = {**projector.inputs["environment"]["variables"], settings.ARCHIVE_BUCKET: "b"}
     tampered = replaced(resources, projector, environment={"variables": variables})
     # WHEN / THEN

@@ -8,27 +8,25 @@ import pytest
 
 from lambdas.handlers import settings
 from tenantry.components import naming
-from tenantry.config import ReadModelSlots, load_tenant_by_name
+from tenantry.config import ReadModelSlots
+from tenantry.inventory import ResourceType
 from tenantry.mocks import declare_with_harness
 from tests.infra.conftest import ROOT
 
 pytestmark = pytest.mark.infra
 
-TABLE = "aws:dynamodb/table:Table"
-DATA_SOURCE = "aws:appsync/dataSource:DataSource"
 TENANT = "globex"
 
 
 @pytest.fixture(scope="module")
-def green_with_standby():
-    config = load_tenant_by_name(ROOT, TENANT)
+def green_with_standby(configs):
     slots = ReadModelSlots(active="green", standby=True)
-    return declare_with_harness(config.model_copy(update={"read_models": slots}), ROOT)
+    return declare_with_harness(configs[TENANT].model_copy(update={"read_models": slots}), ROOT)
 
 
 def read_model_tables(resources) -> set[str]:
     events = naming.physical(TENANT, "events")
-    return {r.inputs["name"] for r in resources if r.type == TABLE and r.inputs["name"] != events}
+    return {r.inputs["name"] for r in resources if r.type == ResourceType.TABLE and r.inputs["name"] != events}
 
 
 def slot_tables(slot: str) -> set[str]:
@@ -36,7 +34,7 @@ def slot_tables(slot: str) -> set[str]:
 
 
 def table_arns(resources, names: set[str]) -> set[str]:
-    return {r.outputs["arn"] for r in resources if r.type == TABLE and r.inputs["name"] in names}
+    return {r.outputs["arn"] for r in resources if r.type == ResourceType.TABLE and r.inputs["name"] in names}
 
 
 def test_only_the_active_slot_is_declared_by_default(evaluated, configs):
@@ -51,7 +49,7 @@ def test_standby_declares_the_other_slot_with_the_same_settings(green_with_stand
     resources = green_with_standby.declared()
     # THEN both slots exist, identical but for their names, and none is deletion-protected
     assert read_model_tables(resources) == slot_tables("green") | slot_tables("blue")
-    by_name = {r.inputs["name"]: r.inputs for r in resources if r.type == TABLE}
+    by_name = {r.inputs["name"]: r.inputs for r in resources if r.type == ResourceType.TABLE}
     for kind in ("accounts", "ledger"):
         green, blue = (dict(by_name[naming.read_model_table(TENANT, kind, s)]) for s in ("green", "blue"))
         assert {**green, "name": None} == {**blue, "name": None}
@@ -63,10 +61,10 @@ def test_data_sources_projector_and_iam_use_the_active_slot_only(green_with_stan
     resources = green_with_standby.declared()
     # WHEN reading what serves and writes the read models
     tables = {r.inputs["dynamodbConfig"]["tableName"] for r in resources
-              if r.type == DATA_SOURCE and r.inputs.get("dynamodbConfig")}
+              if r.type == ResourceType.DATA_SOURCE and r.inputs.get("dynamodbConfig")}
     projector = next(r for r in resources if r.name == f"{TENANT}-projector-function").inputs
     variables = projector["environment"]["variables"]
-    granted = {res for r in resources if r.type == "aws:iam/rolePolicy:RolePolicy"
+    granted = {res for r in resources if r.type == ResourceType.ROLE_POLICY
                for s in json.loads(r.inputs["policy"])["Statement"]
                for res in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])}
     # THEN the active (green) tables, never the standby (blue) ones
@@ -103,7 +101,7 @@ def test_local_reapply_refuses_what_it_cannot_apply_in_place(evaluated):
 
     # GIVEN a declaration whose stream changed
     old = evaluated[TENANT].declared()
-    new = [dataclasses.replace(r, inputs={**r.inputs, "retentionPeriod": 48}) if r.type == "aws:kinesis/stream:Stream"
+    new = [dataclasses.replace(r, inputs={**r.inputs, "retentionPeriod": 48}) if r.type == ResourceType.STREAM
            else r for r in old]
     # WHEN / THEN
     with pytest.raises(UnappliableChangeError) as raised:

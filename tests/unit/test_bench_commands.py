@@ -14,8 +14,8 @@ pytest.importorskip("eventsourcing_dynamodb", reason="benchmark peers come from 
 
 from bench.commands import Workload, main  # noqa: E402
 from bench.metering import Meter  # noqa: E402
-from bench.drivers import create_events_table  # noqa: E402
 from lambdas.eventstore import keys  # noqa: E402
+from tests.aws import create_events_table  # noqa: E402
 
 # moto-backed: costs seconds, not milliseconds.
 pytestmark = pytest.mark.functional

@@ -41,14 +41,11 @@ class Alarms(pulumi.ComponentResource):
         if args.email:
             aws.sns.TopicSubscription(f"{name}-email", topic=self.topic.arn, protocol="email",
                                       endpoint=args.email, opts=child)
-        self.alarm_names: list[str] = []
 
         def alarm(suffix: str, metric: str, namespace: str, dimensions: Mapping[str, pulumi.Input[str]],
                   statistic: str, threshold: float, description: str) -> None:
-            alarm_name = f"{args.alarm_prefix}-{suffix}"
-            self.alarm_names.append(alarm_name)
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{suffix}", name=alarm_name, alarm_description=description,
+                f"{name}-{suffix}", name=f"{args.alarm_prefix}-{suffix}", alarm_description=description,
                 namespace=namespace, metric_name=metric, dimensions=dict(dimensions), statistic=statistic,
                 period=60, evaluation_periods=EVALUATION_MINUTES, datapoints_to_alarm=EVALUATION_MINUTES,
                 threshold=threshold, comparison_operator="GreaterThanThreshold",

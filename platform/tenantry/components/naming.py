@@ -4,16 +4,20 @@ never collide and IAM policies can be checked to name this tenant's resources on
 from __future__ import annotations
 
 PREFIX = "tenantry"
-FUNCTION_NAMES = ("command", "publisher", "projector", "archiver")
+# A tenant's functions by key (physical name `physical(tenant, key)`) and their entry points; the
+# consumers are fed by an event source mapping, each with an on-failure queue `<key>-dlq`. Here,
+# not in the Pulumi component, so the ops CLI and drivers read them without importing Pulumi.
+HANDLERS = {
+    "command": "lambdas.handlers.commands.handler",
+    "publisher": "lambdas.handlers.publisher.handler",
+    "projector": "lambdas.handlers.projector.handler",
+    "archiver": "lambdas.handlers.archiver.handler",
+}
+CONSUMERS = ("publisher", "projector", "archiver")
 
 
 def physical(tenant: str, suffix: str) -> str:
     return f"{PREFIX}-{tenant}-{suffix}"
-
-
-def logical(tenant: str, suffix: str) -> str:
-    """Pulumi logical names carry the tenant too: URNs stay unique if stacks are ever merged."""
-    return f"{tenant}-{suffix}"
 
 
 def kms_alias(tenant: str) -> str:

@@ -22,7 +22,6 @@ ZIP_NAME = "lambdas.zip"
 class LambdaPackage:
     path: Path
     source_code_hash: str       # base64 SHA-256 of the zip, the form Lambda reports as CodeSha256
-    files: tuple[str, ...]
 
 
 def source_files(package_dir: Path) -> list[Path]:
@@ -30,9 +29,8 @@ def source_files(package_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(package_dir.parent).as_posix())
 
 
-def zip_bytes(package_dir: Path) -> tuple[bytes, tuple[str, ...]]:
+def zip_bytes(package_dir: Path) -> bytes:
     buffer = io.BytesIO()
-    names = []
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in source_files(package_dir):
             name = path.relative_to(package_dir.parent).as_posix()
@@ -41,13 +39,12 @@ def zip_bytes(package_dir: Path) -> tuple[bytes, tuple[str, ...]]:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, whatever the build host is
             archive.writestr(info, path.read_bytes(), compresslevel=9)
-            names.append(name)
-    return buffer.getvalue(), tuple(names)
+    return buffer.getvalue()
 
 
 def build_package(root: Path, package: str = "lambdas") -> LambdaPackage:
     """Zip `root/<package>` (with the package at the zip root) into `root/.tenantry/build/`."""
-    data, names = zip_bytes(root / package)
+    data = zip_bytes(root / package)
     out_dir = root / BUILD_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / ZIP_NAME
@@ -58,4 +55,4 @@ def build_package(root: Path, package: str = "lambdas") -> LambdaPackage:
             handle.write(data)
         os.replace(tmp, target)
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
-    return LambdaPackage(path=target, source_code_hash=digest, files=names)
+    return LambdaPackage(path=target, source_code_hash=digest)

@@ -19,19 +19,13 @@ from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, p
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
+from .naming import CONSUMERS, HANDLERS
 from .packaging import LambdaPackage
 from .queues import FailureQueue, FailureQueueArgs
 from .read_models import ReadModels, ReadModelsArgs
 from .stream import EventStream, EventStreamArgs
 from .tags import tenant_tags
 
-HANDLERS = {
-    "command": "lambdas.handlers.commands.handler",
-    "publisher": "lambdas.handlers.publisher.handler",
-    "projector": "lambdas.handlers.projector.handler",
-    "archiver": "lambdas.handlers.archiver.handler",
-}
-CONSUMERS = ("publisher", "projector", "archiver")   # functions fed by an event source mapping
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")
@@ -160,22 +154,13 @@ class TenantPlatform(pulumi.ComponentResource):
             functions=[WatchedFunction(k, f.function.name, k in CONSUMERS) for k, f in functions.items()],
             failure_queues={k: q.queue.name for k, q in queues.items()}, tags=tags, email=cfg.alarm_email), child)
 
-        self.graphql_url = api.graphql_url
-        self.realtime_url = api.realtime_url
-        self.api_key = api.api_key
-        self.events_table = table.name
-        self.accounts_table = accounts.name
-        self.ledger_table = ledger.name
-        self.stream_name = stream.stream.name
-        self.bucket_name = bucket.bucket.bucket
-        self.standby_accounts_table = models.standby.accounts.name if models.standby else None
-        self.standby_ledger_table = models.standby.ledger.name if models.standby else None
-        self.failure_queue_urls = {k: q.queue.url for k, q in queues.items()}
-        standby = ({"standby_accounts_table": self.standby_accounts_table,
-                    "standby_ledger_table": self.standby_ledger_table} if models.standby else {})
-        self.register_outputs({**standby,
-            "graphql_url": self.graphql_url, "realtime_url": self.realtime_url, "api_key": self.api_key,
-            "events_table": self.events_table, "accounts_table": self.accounts_table,
-            "ledger_table": self.ledger_table, "stream_name": self.stream_name, "bucket_name": self.bucket_name,
-            "failure_queue_urls": self.failure_queue_urls,
-        })
+        # The stack outputs (`define_stack` exports exactly these); the standby pair only when declared.
+        standby = ({"standby_accounts_table": models.standby.accounts.name,
+                    "standby_ledger_table": models.standby.ledger.name} if models.standby else {})
+        self.outputs: dict[str, pulumi.Input] = {
+            "graphql_url": api.graphql_url, "realtime_url": api.realtime_url, "api_key": api.api_key,
+            "events_table": table.name, "accounts_table": accounts.name, "ledger_table": ledger.name, **standby,
+            "stream_name": stream.stream.name, "bucket_name": bucket.bucket.bucket,
+            "failure_queue_urls": {k: q.queue.url for k, q in queues.items()},
+        }
+        self.register_outputs(self.outputs)

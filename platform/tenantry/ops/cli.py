@@ -16,68 +16,82 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import boto3
-from botocore.credentials import Credentials
-
-from lambdas.handlers.appsync_publisher import AppSyncPublisher
 from tenantry.cli_common import project_root
-from tenantry.config import TenantConfig, TenantConfigError, load_tenant_by_name, tenant_file
+from tenantry.components.naming import CONSUMERS
 
-from .redrive import Redriver
-from .replay import ReplayError, rebuild
-from .resources import Clients, PipelineNames
-from .switch import SwitchError, apply_local, switch_tenant_file
+# Building the parser stays cheap (`tenantry validate` builds it too): boto3, the handlers and the
+# ops modules are imported by the commands that use them.
+if TYPE_CHECKING:
+    from lambdas.handlers.appsync_publisher import AppSyncPublisher
+    from tenantry.config import TenantConfig
 
-LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-LOCAL_ACCOUNT_ID = "123456789012"      # the emulator's (moto's) account, as `tenantry dev` names buckets
+    from .resources import Clients, PipelineNames
 
 
 def _config(args: argparse.Namespace) -> TenantConfig:
+    """The tenant file, read once per command."""
+    from tenantry.config import TenantConfigError, load_tenant_by_name
+
     try:
         return load_tenant_by_name(project_root(args), args.tenant)
     except TenantConfigError as exc:
         raise SystemExit(f"error: {exc}") from exc
 
 
-def _region(args: argparse.Namespace) -> str:
-    """The tenant's region (as `tenantry dev` and Pulumi use it) unless --region says otherwise."""
-    return args.region or _config(args).region
-
-
 def _dev_json(args: argparse.Namespace) -> Path:
     return Path(args.dev_json) if args.dev_json else project_root(args) / ".tenantry" / "dev.json"
 
 
-def _clients(args: argparse.Namespace) -> Clients:
+def _dev_info(args: argparse.Namespace) -> dict:
+    """The running `tenantry dev`'s dev.json, read once per command ({} on AWS, or when unreadable)."""
     if args.aws:
-        return Clients.create(region=_region(args))
-    endpoint = args.endpoint_url
-    if endpoint is None:
-        dev = _dev_json(args)
-        info = json.loads(dev.read_text()) if dev.exists() else {}
-        endpoint = info.get("emulator_url")
+        return {}
+    try:
+        return json.loads(_dev_json(args).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _clients(args: argparse.Namespace, region: str, dev: dict) -> Clients:
+    from tenantry.local.emulator import FAKE_CREDENTIALS
+
+    from .resources import Clients
+
+    if args.aws:
+        return Clients.create(region=region)
+    endpoint = args.endpoint_url or dev.get("emulator_url")
     if endpoint is None:
         raise SystemExit("error: no emulator endpoint: run `tenantry dev` or pass --endpoint-url")
-    return Clients.create(endpoint_url=endpoint, region=_region(args), **LOCAL_CREDENTIALS)
+    return Clients.create(endpoint_url=endpoint, region=region, **FAKE_CREDENTIALS)
 
 
-def _account_id(args: argparse.Namespace) -> str:
-    """--account-id, else the caller's account on AWS (STS), else the emulator's. Resolved once."""
+def _account_id(args: argparse.Namespace, region: str | None = None) -> str:
+    """--account-id, else the caller's account on AWS (STS), else the emulator's (as `tenantry dev`
+    names buckets). Resolved once."""
     if not args.account_id:
         if args.aws:
-            sts = boto3.session.Session(region_name=_region(args)).client("sts")
+            import boto3
+
+            sts = boto3.session.Session(region_name=region or args.region).client("sts")
             args.account_id = sts.get_caller_identity()["Account"]
         else:
-            args.account_id = LOCAL_ACCOUNT_ID
+            from tenantry.local.emulator import FAKE_ACCOUNT_ID
+
+            args.account_id = FAKE_ACCOUNT_ID
     return args.account_id
 
 
-def _names(args: argparse.Namespace, slot: str | None = None) -> PipelineNames:
-    """Physical names as declared; the read models of `slot` (default: the active one)."""
-    names = PipelineNames.for_tenant(args.tenant, _account_id(args), slot or _config(args).read_models.active)
+def _names(args: argparse.Namespace, region: str, slot: str) -> PipelineNames:
+    """Physical names as declared, with the read models of `slot`; flags override the rest."""
+    import dataclasses
+
+    from .resources import PipelineNames
+
+    names = PipelineNames.for_tenant(args.tenant, _account_id(args, region), slot)
     overrides = {f: getattr(args, f) for f in ("events_table", "stream", "bucket") if getattr(args, f, None)}
-    return PipelineNames(**{**names.__dict__, **overrides})
+    return dataclasses.replace(names, **overrides)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -94,11 +108,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from tenantry.config import tenant_file
+
+    from .replay import ReplayError, rebuild
+    from .switch import SwitchError, apply_local, switch_tenant_file
+
     config = _config(args)
-    slots = config.read_models
+    slots, region = config.read_models, args.region or config.region
     try:
         if args.catch_up:
-            result = rebuild(_clients(args), _names(args, slots.active), source="events", clear=False)
+            result = rebuild(_clients(args, region, _dev_info(args)), _names(args, region, slots.active),
+                             source="events", clear=False)
             print(f"caught up {result.events} events of {result.aggregates} aggregates into the active slot "
                   f"{slots.active} ({result.accounts_table}, {result.ledger_table}); verified")
             return 0
@@ -107,8 +127,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                   "read_models.standby: true and `pulumi up` (or restart tenantry dev) first", file=sys.stderr)
             return 1
         target = slots.standby_slot
-        clients = _clients(args)
-        result = rebuild(clients, _names(args, target), source=args.source, clear=True)
+        clients, names = _clients(args, region, _dev_info(args)), _names(args, region, target)
+        result = rebuild(clients, names, source=args.source, clear=True)
     except ReplayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -126,7 +146,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 0
     try:
         apply_local(_dev_json(args), config.name)
-        caught = rebuild(clients, _names(args, target), source="events", clear=False, progress=None)
+        caught = rebuild(clients, names, source="events", clear=False, progress=None)
     except (SwitchError, ReplayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -134,30 +154,35 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _publisher(args: argparse.Namespace) -> AppSyncPublisher | None:
+def _publisher(args: argparse.Namespace, region: str, dev: dict) -> AppSyncPublisher | None:
     """The projector's AppSync publisher for a redrive: the GraphQL URL from --graphql-url, or
     locally from the running `tenantry dev`'s dev.json. None (with a note) when unknown."""
+    from botocore.credentials import Credentials
+
+    from lambdas.handlers.appsync_publisher import AppSyncPublisher
+    from tenantry.local.emulator import FAKE_CREDENTIALS
+
     url, credentials = args.graphql_url, None
     if not args.aws:
-        credentials = Credentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
-        if url is None:
-            dev = _dev_json(args)
-            try:
-                url = json.loads(dev.read_text())["tenants"][args.tenant]["graphql_url"]
-            except (OSError, ValueError, KeyError):
-                url = None
+        credentials = Credentials(FAKE_CREDENTIALS["aws_access_key_id"], FAKE_CREDENTIALS["aws_secret_access_key"])
+        url = url or dev.get("tenants", {}).get(args.tenant, {}).get("graphql_url")
     if not url:
         where = "--graphql-url (pulumi stack output graphql_url)" if args.aws else "a running `tenantry dev` (dev.json) or --graphql-url"
         print(f"note: no GraphQL URL ({where}): redriven updates are projected but not published to subscribers",
               file=sys.stderr)
         return None
-    return AppSyncPublisher(url, region=_region(args), credentials=credentials)
+    return AppSyncPublisher(url, region=region, credentials=credentials)
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
-    names = _names(args)
-    publisher = _publisher(args) if args.function == "projector" else None
-    result = Redriver(_clients(args), names, args.function, publisher).run(args.queue or names.failure_queue(args.function))
+    from .redrive import Redriver
+
+    config, dev = _config(args), _dev_info(args)
+    region = args.region or config.region
+    names = _names(args, region, config.read_models.active)
+    publisher = _publisher(args, region, dev) if args.function == "projector" else None
+    result = Redriver(_clients(args, region, dev), names, args.function, publisher).run(
+        args.queue or names.failure_queue(args.function))
     print(f"redrove {result.redriven}/{result.messages} messages ({result.events} events, "
           f"{result.from_event_store} from the event store); {len(result.kept)} left in the queue")
     return 0 if not result.kept else 1
@@ -173,7 +198,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_replay)
     r = subparsers.add_parser("redrive", help="reprocess the failed batches of an on-failure queue")
     _common(r)
-    r.add_argument("--function", choices=("publisher", "projector", "archiver"), default="projector")
+    r.add_argument("--function", choices=CONSUMERS, default="projector")
     r.add_argument("--queue", default=None, help="queue name (default: tenantry-<tenant>-<function>-dlq)")
     r.add_argument("--graphql-url", default=None, help="projector: the tenant's GraphQL URL, so redriven "
                    "updates reach subscribers (default: dev.json locally; none on AWS)")

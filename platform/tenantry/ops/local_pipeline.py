@@ -14,6 +14,8 @@ from typing import Any
 
 from lambdas.handlers import settings
 
+from ..components.naming import CONSUMERS
+from ..local.emulator import FAKE_ACCOUNT_ID
 from .resources import Clients, DynamoDBStreamPump, KinesisPump, PipelineNames
 
 Handler = Callable[[dict, Any], dict]
@@ -25,12 +27,21 @@ class FakeLambdaContext:
 
     function_name: str = "local"
     memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{FAKE_ACCOUNT_ID}:function:local"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 30_000
+
+
+# What in-process runs on moto set besides `lambda_environment`: Powertools quiet (no metrics
+# flush, no X-Ray, errors only) and a region and fake credentials for boto3 inside the handlers.
+QUIET_ENV = {
+    "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+}
 
 
 def lambda_environment(names: PipelineNames, graphql_url: str = "", snapshot_interval: int = 10) -> dict[str, str]:
@@ -44,9 +55,9 @@ def lambda_environment(names: PipelineNames, graphql_url: str = "", snapshot_int
 
 @dataclass
 class PipelineRun:
-    invocations: dict[str, int] = field(default_factory=lambda: {"publisher": 0, "projector": 0, "archiver": 0})
-    records: dict[str, int] = field(default_factory=lambda: {"publisher": 0, "projector": 0, "archiver": 0})
-    failures: dict[str, list[dict]] = field(default_factory=lambda: {"publisher": [], "projector": [], "archiver": []})
+    invocations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONSUMERS, 0))
+    records: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONSUMERS, 0))
+    failures: dict[str, list[dict]] = field(default_factory=lambda: {k: [] for k in CONSUMERS})
 
 
 class LocalPipeline:

@@ -14,7 +14,8 @@ arrival times). Which code reprocesses it depends on whose queue it is:
   the projector and archiver pick it up from there. Past retention: the event items written around
   the batch's arrival window are re-published from the event store (duplicates on Kinesis are
   skipped by the projector and deduplicated by replay).
-A message is deleted only after its batch was reprocessed without failure.
+A message is deleted only after its batch was reprocessed without failure. The event store
+fallbacks read the aggregate ids (and, for the archiver and publisher, the history) once per run.
 """
 
 from __future__ import annotations
@@ -22,28 +23,23 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
 from botocore.exceptions import ClientError
 
-from lambdas.banking import readmodel_keys as rk
-from lambdas.banking.projections import ACCOUNTS
-from lambdas.eventstore import keys as k
-from lambdas.eventstore.dynamodb import DynamoDBEventStore
+from lambdas.eventstore import items
 from lambdas.eventstore.envelope import OCCURRED_AT_FORMAT, EventEnvelope, normalize_instant
-from lambdas.eventstore.projection import ProjectionRuntime, Publisher
-from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.eventstore.projection import Publisher
 from lambdas.handlers.archiver import Archiver
-from lambdas.handlers.projector import project_records
+from lambdas.handlers.projector import build_runtime, project_records
 from lambdas.handlers.publisher import StreamPublisher, is_event_insert
 
+from ..components.naming import CONSUMERS
 from .replay import aggregate_ids
-from .resources import Clients, KinesisPump, PipelineNames
+from .resources import Clients, DynamoDBStreamPump, KinesisPump, PipelineNames
 
-FUNCTIONS = ("projector", "archiver", "publisher")
 # An event is written (and reaches DynamoDB Streams) at most one command-Lambda run after it
 # occurred: 15 minutes is Lambda's longest timeout. A minute of clock skew on the other side.
 COMMAND_LOOKBACK = timedelta(minutes=15)
@@ -52,7 +48,7 @@ CLOCK_SKEW = timedelta(minutes=1)
 
 class UnknownFunctionError(ValueError):
     def __init__(self, function: str) -> None:
-        super().__init__(f"no stream consumer {function!r} (one of {', '.join(FUNCTIONS)})")
+        super().__init__(f"no stream consumer {function!r} (one of {', '.join(CONSUMERS)})")
         self.function = function
 
 
@@ -79,16 +75,18 @@ class Redriver:
 
     def __init__(self, clients: Clients, names: PipelineNames, function: str = "projector",
                  publisher: Publisher | None = None) -> None:
-        if function not in FUNCTIONS:
+        if function not in CONSUMERS:
             raise UnknownFunctionError(function)
         self.clients, self.names, self.function = clients, names, function
-        self.store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=names.tenant)
-        read_model = DynamoDBReadModel(names.accounts_table, names.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
-                                       client=clients.dynamodb)
-        self.runtime = ProjectionRuntime(ACCOUNTS, read_model, self.store, publisher)
+        self.runtime = build_runtime(tenant_id=names.tenant, events_table=names.events_table,
+                                     accounts_table=names.accounts_table, ledger_table=names.ledger_table,
+                                     client=clients.dynamodb, publisher=publisher)
+        self._ids: list[str] | None = None                  # the event store, read once per run
+        self._history: list[EventEnvelope] | None = None
 
     def run(self, queue: str, *, max_messages: int = 1000, progress: TextIO | None = sys.stderr) -> RedriveResult:
         sqs, result = self.clients.sqs, RedriveResult()
+        self._ids = self._history = None
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         while result.messages < max_messages:
             page = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=300)
@@ -127,7 +125,7 @@ class Redriver:
         if records:
             outcome = project_records(self.runtime, records)
             return Outcome(outcome.stats.events_in, False, bool(outcome.failed))
-        outcome = self.runtime.catch_up(aggregate_ids(self.clients.dynamodb, self.names.events_table))
+        outcome = self.runtime.catch_up(self._aggregate_ids())
         return Outcome(outcome.stats.events_applied, True, bool(outcome.failed))
 
     def _archiver(self, info: dict) -> Outcome:
@@ -136,8 +134,9 @@ class Redriver:
         if records:
             archiver.archive(records)
             return Outcome(len(records), False, False)
-        until = _instant(info.get("approximateArrivalOfLastRecord"))
-        envelopes = [e for e in self._envelopes() if until is None or e.occurred_at <= _stamp(until + CLOCK_SKEW)]
+        last = _instant(info.get("approximateArrivalOfLastRecord"))
+        until = _stamp(last + CLOCK_SKEW) if last else None
+        envelopes = [e for e in self._envelopes() if until is None or e.occurred_at <= until]
         if not envelopes:
             return Outcome(0, True, False)
         archiver.archive(_as_kinesis_batch(envelopes, info))
@@ -165,59 +164,37 @@ class Redriver:
             return []
 
     def _ddb_records(self, info: dict) -> list[dict]:
-        streams, out = self.clients.streams, []
         try:
-            arn = info["streamArn"]
-            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                                  SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
-            while iterator:
-                page = streams.get_records(ShardIterator=iterator, Limit=1000)
-                for record in page["Records"]:
-                    if int(record["dynamodb"]["SequenceNumber"]) > int(info["endSequenceNumber"]):
-                        return out
-                    if is_event_insert(record):
-                        out.append(record)
-                if not page["Records"]:
-                    return out
-                iterator = page.get("NextShardIterator")
+            records = DynamoDBStreamPump(self.clients.streams, info["streamArn"]).read_range(
+                info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"])
         except (ClientError, KeyError):
             return []
-        return out
+        return [r for r in records if is_event_insert(r)]
 
     # -- the event store fallback -------------------------------------------------------------
 
-    def _envelopes(self) -> Iterator[EventEnvelope]:
-        for aggregate_id in aggregate_ids(self.clients.dynamodb, self.names.events_table):
-            for stored in self.store.read(aggregate_id):
-                yield stored.envelope
+    def _aggregate_ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = aggregate_ids(self.clients.dynamodb, self.names.events_table)
+        return self._ids
+
+    def _envelopes(self) -> list[EventEnvelope]:
+        """Every event of the store, aggregate by aggregate in version order."""
+        if self._history is None:
+            store = self.runtime.store
+            self._history = [s.envelope for aid in self._aggregate_ids() for s in store.read(aid)]
+        return self._history
 
     def _event_items_as_stream_records(self, info: dict) -> list[dict]:
-        """Event items that can have been in the batch, shaped as DynamoDB Streams INSERT records,
-        so `StreamPublisher` handles them exactly as it handles the stream."""
+        """Events that can have been in the batch, as DynamoDB Streams INSERT records of their
+        items, so `StreamPublisher` handles them exactly as it handles the stream."""
         first, last = _instant(info.get("approximateArrivalOfFirstRecord")), _instant(info.get("approximateArrivalOfLastRecord"))
         low = _stamp(first - COMMAND_LOOKBACK) if first else None
         high = _stamp(last + CLOCK_SKEW) if last else None
-        records = []
-        for item in self._event_items():
-            occurred = json.loads(item[k.META]["S"]).get(k.META_OCCURRED_AT, "")
-            if (low is None or occurred >= low) and (high is None or occurred <= high):
-                records.append({"eventName": "INSERT", "dynamodb": {
-                    "NewImage": item, "SequenceNumber": str(len(records) + 1)}})
-        return records
-
-    def _event_items(self) -> Iterator[dict]:
-        ddb = self.clients.dynamodb
-        for aggregate_id in aggregate_ids(ddb, self.names.events_table):
-            kwargs: dict[str, Any] = {
-                "TableName": self.names.events_table, "ConsistentRead": True,
-                "KeyConditionExpression": "#p = :a", "ExpressionAttributeNames": {"#p": k.PARTITION_KEY},
-                "ExpressionAttributeValues": {":a": {"S": aggregate_id}}}
-            while True:
-                page = ddb.query(**kwargs)
-                yield from (i for i in page.get("Items", []) if i.get(k.KIND, {}).get("S") == k.KIND_EVENT)
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        window = [e for e in self._envelopes()
+                  if (low is None or e.occurred_at >= low) and (high is None or e.occurred_at <= high)]
+        return [{"eventName": "INSERT", "dynamodb": {"NewImage": items.encode(e), "SequenceNumber": str(n)}}
+                for n, e in enumerate(window, start=1)]
 
 
 def _instant(text: str | None) -> datetime | None:

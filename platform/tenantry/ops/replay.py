@@ -6,10 +6,11 @@ tables' settings (KMS, PITR, GSI); replay never creates a table. A target that h
 earlier build, or the slot retired by the previous switch) is cleared first: the rebuild must be
 exactly the fold of the event store.
 
-Sources: the event store (a scan for aggregate ids, then each aggregate's events in order) or the
-S3 archive (every `archive/<tenant>/...jsonl.gz` object, deduplicated by aggregate + version:
+Sources: the event store (a scan for aggregate ids, then the runtime's catch-up brings chunks of
+them to the head of the store, reading each aggregate from the version its row reflects) or the S3
+archive (every `archive/<tenant>/...jsonl.gz` object, deduplicated by aggregate + version:
 bisected retries may have archived a record twice). Either way the events go through the same
-projection runtime as the projector.
+projection runtime as the projector (`build_runtime`).
 
 Verify: every aggregate of the id snapshot taken before the build must equal the projection folded
 over the event store up to the version its built row reflects, row for row and entry for entry
@@ -27,7 +28,6 @@ from __future__ import annotations
 import gzip
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -36,10 +36,14 @@ from lambdas.banking.projections import ACCOUNTS
 from lambdas.eventstore import keys as k
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import EventEnvelope
-from lambdas.eventstore.projection import Entry, ProjectionRuntime, ProjectionStats, Row
+from lambdas.eventstore.projection import BatchOutcome, Entry, ProjectionStats, Row
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
+from lambdas.handlers.projector import build_runtime
 
 from .resources import Clients, PipelineNames
+
+
+CHUNK = 100    # aggregates per projection pass: one BatchGetItem of their rows
 
 
 class ReplayError(Exception):
@@ -92,11 +96,6 @@ def aggregate_ids(ddb: Any, table: str) -> list[str]:
         if "LastEvaluatedKey" not in page:
             return sorted(ids)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def from_event_store(store: DynamoDBEventStore, ids: list[str]) -> Iterator[tuple[str, list[EventEnvelope]]]:
-    for aggregate_id in ids:
-        yield aggregate_id, [s.envelope for s in store.read(aggregate_id)]
 
 
 def from_archive(s3: Any, bucket: str, tenant: str) -> dict[str, list[EventEnvelope]]:
@@ -158,25 +157,34 @@ def rebuild(clients: Clients, names: PipelineNames, *, source: str = "events", c
     accounts, ledger = names.accounts_table, names.ledger_table
     require_tables(clients.dynamodb, accounts, ledger)
     cleared = clear_table(clients.dynamodb, accounts) + clear_table(clients.dynamodb, ledger) if clear else 0
-    store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=names.tenant)
+    runtime = build_runtime(tenant_id=names.tenant, events_table=names.events_table, accounts_table=accounts,
+                            ledger_table=ledger, client=clients.dynamodb)
     ids = aggregate_ids(clients.dynamodb, names.events_table)
-    target = DynamoDBReadModel(accounts, ledger, row_key=rk.ACCOUNTS_PARTITION_KEY, client=clients.dynamodb)
-    runtime = ProjectionRuntime(ACCOUNTS, target, store)
     started = time.perf_counter()
     archived = from_archive(clients.s3, names.bucket, names.tenant) if source == "archive" else None
-    feed = archived.items() if archived is not None else from_event_store(store, ids)
-    bar = Progress(len(archived) if archived is not None else len(ids), f"replay {names.tenant}", progress) if progress else None
+    order = list(archived) if archived is not None else ids
+
+    def project(chunk: list[str]) -> BatchOutcome:
+        if archived is not None:
+            return runtime.project([e for aid in chunk for e in archived[aid]])
+        try:
+            return runtime.catch_up(chunk)
+        except Exception as exc:  # noqa: BLE001 - their rows could not be loaded: the chunk failed, as in project()
+            return BatchOutcome(failed=dict.fromkeys(chunk, exc))
+
+    bar = Progress(len(order), f"replay {names.tenant}", progress) if progress else None
     stats, failed = ProjectionStats(), {}
-    for _aggregate_id, envelopes in feed:
-        outcome = runtime.project(envelopes)
+    for start in range(0, len(order), CHUNK):
+        chunk = order[start:start + CHUNK]
+        outcome = project(chunk)
         stats.add(outcome.stats)
         failed.update(outcome.failed)
         if bar:
-            bar.advance()
+            bar.advance(len(chunk))
     seconds = time.perf_counter() - started
     if failed:
         raise ReplayFailedError(failed)
-    verify(target, store, ids)
+    verify(runtime.read_model, runtime.store, ids)
     return ReplayResult(len(ids), stats.events_applied, accounts, ledger, seconds, cleared)
 
 
@@ -187,7 +195,10 @@ def verify(target: DynamoDBReadModel, store: DynamoDBEventStore, ids: list[str])
     catch-up pass's business, not a mismatch."""
     known = set(ids)
     actual_rows = {aid: row for aid, row in target.scan_rows().items() if aid in known}
-    actual_entries = target.scan_entries(rk.LEDGER_PARTITION_KEY)
+    actual_entries: dict[str, dict[tuple[str, int], Entry]] = {}
+    for key, entry in target.scan_entries(rk.LEDGER_PARTITION_KEY).items():
+        if key[0] in known:
+            actual_entries.setdefault(key[0], {})[key] = entry
     mismatched: set[str] = set()
     for aggregate_id in ids:
         row = actual_rows.get(aggregate_id)
@@ -197,7 +208,7 @@ def verify(target: DynamoDBReadModel, store: DynamoDBEventStore, ids: list[str])
         if row is None or expected_row != row:
             mismatched.add(aggregate_id)
             continue
-        entries = {key: entry for key, entry in actual_entries.items() if key[0] == aggregate_id and key[1] <= built}
+        entries = {key: entry for key, entry in actual_entries.get(aggregate_id, {}).items() if key[1] <= built}
         if entries != expected_entries:
             mismatched.add(aggregate_id)
     if mismatched:

@@ -9,7 +9,7 @@ AWS, with real clients) and shape records exactly like a Lambda event source map
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,6 +20,7 @@ from lambdas.eventstore import keys as k
 
 from .. import lambda_records
 from ..components import naming
+from ..local.emulator import FAKE_ACCOUNT_ID
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class PipelineNames:
     bucket: str
 
     @classmethod
-    def for_tenant(cls, tenant: str, account_id: str = "123456789012", slot: str = "blue") -> "PipelineNames":
+    def for_tenant(cls, tenant: str, account_id: str = FAKE_ACCOUNT_ID, slot: str = "blue") -> "PipelineNames":
         """The names the Pulumi program declares; the read models of blue/green slot `slot`."""
         p, rm = naming.physical, naming.read_model_table
         return cls(tenant, p(tenant, "events"), rm(tenant, "accounts", slot), rm(tenant, "ledger", slot),
@@ -43,7 +44,7 @@ class PipelineNames:
                        ledger_table=naming.read_model_table(self.tenant, "ledger", slot))
 
     def failure_queue(self, function: str) -> str:
-        """The on-failure (DLQ) queue of one stream consumer: "publisher", "projector", "archiver"."""
+        """The on-failure (DLQ) queue of one stream consumer (`naming.CONSUMERS`)."""
         return naming.physical(self.tenant, f"{function}-dlq")
 
 
@@ -133,8 +134,18 @@ class DynamoDBStreamPump:
                 self._iterators[shard_id] = page.get("NextShardIterator")
                 if not page["Records"]:
                     break
-                yield [lambda_records.dynamodb_record(r, stream_arn=self.stream_arn, region=_region_of(self.stream_arn))
-                       for r in page["Records"]]
+                yield [self._shaped(r) for r in page["Records"]]
+
+    def read_range(self, shard_id: str, start: str, end: str) -> list[dict]:
+        """Records of one shard from `start` to `end` inclusive (redrive), while still retained."""
+        iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
+                                                   ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                                   SequenceNumber=start)["ShardIterator"]
+        return [self._shaped(r) for r in _read_until(self.streams.get_records, iterator, end,
+                                                     lambda r: r["dynamodb"]["SequenceNumber"])]
+
+    def _shaped(self, record: dict) -> dict:
+        return lambda_records.dynamodb_record(record, stream_arn=self.stream_arn, region=_region_of(self.stream_arn))
 
 
 def lambda_kinesis_record(record: dict, shard_id: str, stream_arn: str) -> dict:
@@ -173,14 +184,19 @@ class KinesisPump:
         iterator = self.kinesis.get_shard_iterator(StreamName=self.stream, ShardId=shard_id,
                                                    ShardIteratorType="AT_SEQUENCE_NUMBER",
                                                    StartingSequenceNumber=start)["ShardIterator"]
-        out: list[dict] = []
-        while iterator:
-            page = self.kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            for r in page["Records"]:
-                if int(r["SequenceNumber"]) > int(end):
-                    return out
-                out.append(lambda_kinesis_record(r, shard_id, self.stream_arn))
-            if not page["Records"]:
-                return out
-            iterator = page.get("NextShardIterator")
-        return out
+        return [lambda_kinesis_record(r, shard_id, self.stream_arn)
+                for r in _read_until(self.kinesis.get_records, iterator, end, lambda r: r["SequenceNumber"])]
+
+
+def _read_until(get_records: Callable[..., dict], iterator: str | None, end: str,
+                sequence: Callable[[dict], str]) -> Iterator[dict]:
+    """Raw records from a shard iterator up to sequence number `end` inclusive (or the shard's end)."""
+    while iterator:
+        page = get_records(ShardIterator=iterator, Limit=1000)
+        for record in page["Records"]:
+            if int(sequence(record)) > int(end):
+                return
+            yield record
+        if not page["Records"]:
+            return
+        iterator = page.get("NextShardIterator")

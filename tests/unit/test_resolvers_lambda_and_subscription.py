@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tenantry.appsync.filters import UnknownFilterOperatorError, filter_matches
-from tenantry.appsync.jsruntime import ResolverRuntime
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(scope="module")
-def runtime():
-    with ResolverRuntime(RESOLVER_DIR, [r.code_file for r in API_SPEC.resolvers]) as rt:
-        yield rt
 
 
 def ctx(**arguments) -> dict:

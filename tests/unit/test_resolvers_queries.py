@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lambdas.banking import readmodel_keys as rk
-from tenantry.appsync.jsruntime import ResolverRuntime
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
+from tenantry.appsync.spec import API_SPEC
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(scope="module")
-def runtime():
-    with ResolverRuntime(RESOLVER_DIR, [r.code_file for r in API_SPEC.resolvers]) as rt:
-        yield rt
 
 
 def ctx(**arguments) -> dict:

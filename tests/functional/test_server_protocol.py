@@ -30,7 +30,7 @@ from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
 from tenantry.local.appsync_schema import build_appsync_schema
 from tenantry.local.auth import new_api_key
-from tenantry.local.graphql_http import ExecutorPool, TenantGraphQL
+from tenantry.local.graphql_http import TenantGraphQL
 from tenantry.local.server import AppSyncServer, build_tenant_api
 
 pytestmark = pytest.mark.functional
@@ -100,7 +100,7 @@ def server():
     apis = {}
     for tenant in TENANTS:
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
-                                ExecutorPool(StubExecutor), threads)
+                                StubExecutor(), threads)
         apis[tenant] = build_tenant_api(tenant, graphql, api_key_for(tenant))
     app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant})
     port = _free_port()

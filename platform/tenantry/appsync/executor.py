@@ -59,14 +59,15 @@ class DataSourceBackends(Protocol):
 
 
 class FieldExecutor:
-    """`scripts` (`jsruntime.compile_scripts` of the spec's files) spares an executor pool from
-    reading and rewriting every resolver file once per executor."""
+    """Thread-safe: up to `contexts` fields evaluate their handlers at once (one V8 context each);
+    data-source calls run on the calling thread, outside V8. `scripts` (`jsruntime.compile_scripts`
+    of the spec's files) spares reading and rewriting the resolver files again."""
 
     def __init__(self, spec: ApiSpec, resolver_dir: Path, backends: DataSourceBackends,
-                 scripts: Mapping[str, str] | None = None):
+                 scripts: Mapping[str, str] | None = None, *, contexts: int = 1, name: str = "resolvers"):
         self._spec = spec
         self._backends = backends
-        self._runtime = ResolverRuntime(resolver_dir, spec.code_files, scripts)
+        self._runtime = ResolverRuntime(resolver_dir, spec.code_files, scripts, contexts=contexts, name=name)
 
     def __enter__(self) -> "FieldExecutor":
         return self

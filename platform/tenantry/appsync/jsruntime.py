@@ -2,7 +2,8 @@
 
 The only rewrite is mechanical: `import ... from '@aws-appsync/utils'` becomes a destructuring of
 the local shim and `export` keywords are dropped, so one V8 context can hold every resolver. Any
-other import, and any utils member the shim lacks, fails loudly.
+other import, and any utils member the shim lacks, fails loudly. Contexts come from
+`tenantry.appsync.v8`, the only code that may talk to V8 (it owns the thread rule V8 needs).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from py_mini_racer import JSEvalException, MiniRacer
-
+from tenantry.appsync import v8
 from tenantry.appsync._shim import SHIM_JS
 
 UTILS_MODULE = "@aws-appsync/utils"
@@ -106,28 +106,35 @@ def compile_scripts(resolver_dir: Path, code_files: Iterable[str]) -> dict[str, 
             for code_file in sorted(set(code_files))}
 
 
+class ResolverTimeoutError(ResolverRuntimeError):
+    """A handler ran past the evaluation time limit (an endless loop, most likely)."""
+
+    def __init__(self, code_file: str, phase: str, timeout_s: float) -> None:
+        super().__init__(f"{code_file} {phase}: did not finish within {timeout_s:g}s")
+        self.code_file = code_file
+        self.phase = phase
+        self.timeout_s = timeout_s
+
+
 class ResolverRuntime:
-    """One V8 context holding the resolver files of one API. Close it (or use `with`).
+    """The resolver files of one API, loaded into up to `contexts` V8 contexts that evaluate
+    concurrently (`tenantry.appsync.v8.ContextPool`). Thread-safe. Close it (or use `with`).
 
     `scripts`, when given, are `compile_scripts(resolver_dir, code_files)` computed beforehand.
     """
 
     def __init__(self, resolver_dir: Path, code_files: Iterable[str],
-                 scripts: Mapping[str, str] | None = None):
+                 scripts: Mapping[str, str] | None = None, *, contexts: int = 1,
+                 timeout_s: float = v8.DEFAULT_TIMEOUT_S, name: str = "resolvers"):
         if scripts is None:
             scripts = compile_scripts(resolver_dir, code_files)
-        self._ctx = MiniRacer()
         try:
-            self._ctx.eval(SHIM_JS)
-            for code_file, script in scripts.items():
-                try:
-                    self._ctx.eval(script)
-                except JSEvalException as exc:
-                    raise UnsupportedModuleError(code_file, str(exc)) from exc
-        except BaseException:
-            self._ctx.close()
-            raise
+            self._pool = v8.ContextPool(name, [("@aws-appsync/utils shim", SHIM_JS), *scripts.items()],
+                                        size=contexts, timeout_s=timeout_s)
+        except v8.ScriptLoadError as exc:
+            raise UnsupportedModuleError(exc.script, exc.detail) from exc
         self._loaded = frozenset(scripts)
+        self._timeout_s = timeout_s
 
     def __enter__(self) -> "ResolverRuntime":
         return self
@@ -135,13 +142,24 @@ class ResolverRuntime:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def pool(self) -> v8.ContextPool:
+        return self._pool
+
     def close(self) -> None:
-        self._ctx.close()
+        self._pool.close()
 
     def run(self, code_file: str, phase: Phase, ctx: dict) -> Evaluation:
         if code_file not in self._loaded:
             raise KeyError(f"resolver file not loaded: {code_file}")
-        raw = self._ctx.call("__tenantry.invoke", code_file, phase, json.dumps(ctx))
+        # The shim returns JSON text: one string crosses the V8 boundary each way.
+        call = f"__tenantry.invoke({json.dumps(code_file)}, {json.dumps(phase)}, {json.dumps(json.dumps(ctx))})"
+        try:
+            raw = self._pool.evaluate(call)
+        except v8.EvaluationTimeoutError as exc:
+            raise ResolverTimeoutError(code_file, phase, exc.timeout_s) from exc
+        except (v8.EvaluationError, v8.EvaluationMemoryError) as exc:
+            raise ResolverCodeError(code_file, phase, str(exc)) from exc
         result = json.loads(raw)
         kind = result["outcome"]
         if kind == "not_implemented":

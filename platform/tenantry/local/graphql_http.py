@@ -6,6 +6,11 @@ resolver to the AppSync `FieldExecutor` (JS in V8, DynamoDB / Lambda / NONE data
 without a resolver read the same-named property of their parent, as AppSync does. The executor is
 blocking (V8, botocore, in-process Lambdas), so it runs on worker threads and the event loop stays
 free for WebSocket traffic and for the projector's own publish calls back into this server.
+
+What one request may cost is bounded (`tenantry.local.limits`): query depth and resolver count as
+the API declares them, a few of its resolvers in flight at once. A resolver that fails inside the
+twin (a resolver bug, a data source the twin cannot reach) reaches the client as a generic
+`InternalFailure` with an id; the log line with that id has the whole story.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import queue
-import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 from graphql import (
     DocumentNode,
@@ -38,52 +42,20 @@ from graphql import (
 )
 
 from tenantry.appsync.executor import FieldCall, ResolverError
+from tenantry.local import limits as lim
 from tenantry.local.appsync_schema import allowed_modes, subscribed_mutations
 from tenantry.local.auth import Caller
+
+INTERNAL_FAILURE = "InternalFailure"
 
 log = logging.getLogger("tenantry.local.graphql")
 
 
 class FieldExecutorLike(Protocol):
+    """`tenantry.appsync.executor.FieldExecutor`, or a test stub: called from many threads at once."""
+
     def resolve(self, call: Any) -> Any: ...
     def subscription_filter(self, call: Any) -> dict | None: ...
-    def close(self) -> None: ...
-
-
-class ExecutorPool:
-    """FieldExecutors checked out one per field call: each V8 context serves one thread at a time.
-
-    Created lazily, at most `size` of them (a V8 isolate is not free); a caller beyond that waits.
-    """
-
-    def __init__(self, factory: Callable[[], FieldExecutorLike], size: int = 8) -> None:
-        self._factory = factory
-        self._slots = threading.BoundedSemaphore(size)
-        self._idle: queue.SimpleQueue[FieldExecutorLike] = queue.SimpleQueue()
-        self._all: list[FieldExecutorLike] = []
-        self._lock = threading.Lock()
-
-    def _checkout(self) -> FieldExecutorLike:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            executor = self._factory()
-            with self._lock:
-                self._all.append(executor)
-            return executor
-
-    def run(self, method: str, call: Any) -> Any:
-        with self._slots:
-            executor = self._checkout()
-            try:
-                return getattr(executor, method)(call)
-            finally:
-                self._idle.put(executor)
-
-    def close(self) -> None:
-        for executor in self._all:
-            executor.close()
-        self._all.clear()
 
 
 class AppSyncFieldError(GraphQLError):
@@ -122,7 +94,9 @@ class _Context:
     headers: dict[str, str]
     variables: dict[str, Any]
     prepared: "Prepared"
+    in_flight: asyncio.Semaphore                           # this request's resolvers running now
     appended: list[dict] = field(default_factory=list)   # util.appendError errors
+    resolvers_started: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,11 +179,13 @@ class TenantGraphQL:
     """Executes operations against one tenant's API."""
 
     def __init__(self, tenant: str, schema: GraphQLSchema, resolved: set[tuple[str, str]],
-                 executors: ExecutorPool, threads: ThreadPoolExecutor) -> None:
+                 executor: FieldExecutorLike, threads: ThreadPoolExecutor,
+                 limits: lim.Limits = lim.Limits()) -> None:
         self.tenant = tenant
         self.schema = schema
+        self.limits = limits
         self._resolved = resolved
-        self._executors = executors
+        self._executor = executor
         self._threads = threads
         self._auth_cache: dict[tuple[str, str], frozenset[str]] = {}
         self._prepared: dict[tuple[str, str | None], Prepared] = {}
@@ -235,6 +211,8 @@ class TenantGraphQL:
             document = parse(query)
         except GraphQLError as exc:
             return [appsync_error(exc, "MalformedHttpRequestException")]
+        except RecursionError:
+            return [request_error("The query is nested too deeply to parse.", "MalformedHttpRequestException")]
         errors = validate(self.schema, document)
         if errors:
             return [appsync_error(e, "ValidationError") for e in errors]
@@ -245,7 +223,16 @@ class TenantGraphQL:
             return [request_error("Exactly one operation must be selected (operationName).")]
         fragments = {d.name.value: d for d in document.definitions
                      if isinstance(d, FragmentDefinitionNode)}
+        depth = lim.operation_depth(chosen[0].selection_set, fragments)
+        if self.limits.query_depth and depth > self.limits.query_depth:
+            return [request_error(f"Query depth {depth} exceeds this API's limit of "
+                                  f"{self.limits.query_depth}.", lim.QUERY_DEPTH_ERROR)]
         return Prepared(document, chosen[0], fragments)
+
+    def _context(self, caller: Caller, headers: dict[str, str], variables: dict | None,
+                 prepared: Prepared) -> _Context:
+        return _Context(caller, headers, variables or {}, prepared,
+                        asyncio.Semaphore(self.limits.fields_in_flight))
 
     async def execute(self, query: str, variables: dict | None, operation_name: str | None,
                       caller: Caller, headers: dict[str, str]) -> Outcome:
@@ -255,12 +242,20 @@ class TenantGraphQL:
         if prepared.operation.operation == OperationType.SUBSCRIPTION:
             return Outcome({"data": None, "errors": [request_error(
                 "Subscriptions are served on the real-time endpoint (/graphql/realtime).")]})
-        context = _Context(caller, headers, variables or {}, prepared)
-        result = execute(self.schema, prepared.document, context_value=context,
-                         variable_values=variables, operation_name=operation_name,
-                         field_resolver=self._resolve)
-        if inspect.isawaitable(result):
-            result = await result
+        context = self._context(caller, headers, variables, prepared)
+        try:
+            async with asyncio.timeout(self.limits.execution_timeout_s):
+                result = execute(self.schema, prepared.document, context_value=context,
+                                 variable_values=variables, operation_name=operation_name,
+                                 field_resolver=self._resolve)
+                if inspect.isawaitable(result):
+                    result = await result
+        except TimeoutError:
+            # As AppSync: past the execution limit the request fails as a whole, and a mutation
+            # that did not finish in time publishes nothing, ever (a late publish would overtake).
+            return Outcome({"data": None, "errors": [request_error(
+                f"Execution timed out after {self.limits.execution_timeout_s:g}s.",
+                lim.EXECUTION_TIMEOUT_ERROR)]})
         errors = [appsync_error(e, "ValidationError" if result.data is None and e.path is None
                                 else None) for e in result.errors or ()]
         errors.extend(context.appended)
@@ -297,6 +292,10 @@ class TenantGraphQL:
             raise AppSyncFieldError(
                 f"Not Authorized to access {field_name} on type {type_name}", "Unauthorized")
         if (type_name, field_name) in self._resolved:
+            context.resolvers_started += 1
+            if context.resolvers_started > self.limits.resolver_count:
+                raise AppSyncFieldError(f"This request invokes more than {self.limits.resolver_count} "
+                                        "resolvers, this API's limit.", lim.RESOLVER_COUNT_ERROR)
             return self._run_resolver(source, info, arguments)
         if isinstance(source, dict):
             return source.get(field_name)
@@ -315,12 +314,31 @@ class TenantGraphQL:
             locations=tuple(_locations(field_nodes)),
         )
 
+    async def _call_executor(self, method: str, call: FieldCall, context: _Context) -> Any:
+        """Run one executor call on a worker thread, within the request's share of them. A fault
+        of the twin or of the resolver code becomes a generic error; the log keeps the details."""
+        async with context.in_flight:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._threads, getattr(self._executor, method), call)
+            except (ResolverError, AppSyncFieldError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - translated once, here
+                raise self._internal_failure(call, exc) from exc
+
+    def _internal_failure(self, call: FieldCall, exc: Exception) -> "AppSyncFieldError":
+        error_id = uuid.uuid4().hex[:12]
+        log.error("internal failure %s in %s.%s: %s: %s", error_id, call.type_name, call.field_name,
+                  type(exc).__name__, exc, extra={"tenant_id": self.tenant, "error_id": error_id},
+                  exc_info=exc)
+        return AppSyncFieldError(f"An internal error occurred (error id {error_id}).", INTERNAL_FAILURE,
+                                 error_info={"errorId": error_id})
+
     async def _run_resolver(self, source: Any, info: GraphQLResolveInfo, arguments: dict) -> Any:
         path = info.path.as_list()
         call = self.field_call(info.parent_type.name, info.field_name, arguments, source,
                                info.context, list(info.field_nodes), path)
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self._threads, self._executors.run, "resolve", call)
+        outcome = await self._call_executor("resolve", call, info.context)
         data = outcome.data
         errors = [_with_path(e, path, _locations(info.field_nodes)) for e in outcome.errors or ()]
         if not errors:
@@ -355,12 +373,12 @@ class TenantGraphQL:
             raise SubscriptionRefusedError([request_error(
                 f"Not Authorized to access {field_name} on type Subscription", "Unauthorized")])
         arguments = self._subscription_arguments(prepared, variables)
-        context = _Context(caller, headers, variables or {}, prepared)
+        context = self._context(caller, headers, variables, prepared)
         call = self.field_call("Subscription", field_name, arguments, None, context, roots)
-        loop = asyncio.get_running_loop()
         try:
-            filter_ = await loop.run_in_executor(
-                self._threads, self._executors.run, "subscription_filter", call)
+            filter_ = await self._call_executor("subscription_filter", call, context)
+        except AppSyncFieldError as exc:   # an internal failure: refused with its generic message
+            raise SubscriptionRefusedError([appsync_error(exc)]) from exc
         except ResolverError as exc:  # the resolver refused (util.error / unauthorized)
             raise SubscriptionRefusedError([exc.error]) from exc
         return SubscriptionRequest(prepared.document, operation_name, variables or {},

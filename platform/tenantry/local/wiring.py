@@ -17,11 +17,15 @@ from typing import Any, Callable
 
 from tenantry.inventory import ResourceType
 from tenantry.local.appsync_schema import build_appsync_schema
-from tenantry.local.graphql_http import ExecutorPool, TenantGraphQL
+from tenantry.local.graphql_http import TenantGraphQL
+from tenantry.local.limits import Limits
 from tenantry.local.model import LocalTenant, function_name_from
 from tenantry.local.server import TenantApi, build_tenant_api
 
 GRAPHQL_URL_ENV = "GRAPHQL_URL"
+# V8 contexts per tenant API: resolvers evaluate concurrently, as in AppSync. A handler evaluation
+# takes well under a millisecond, so a few contexts keep up with every worker thread.
+CONTEXTS_PER_API = 4
 
 
 class StartupError(Exception):
@@ -40,6 +44,7 @@ class DeclaredApi:
     resolver_dir: Path
     tables: dict[str, str]                 # data source -> physical table
     functions: dict[str, str]              # data source -> function name
+    limits: Limits                         # queryDepthLimit / resolverCountLimit as declared
 
 
 def declared_api(local: LocalTenant, workdir: Path) -> DeclaredApi:
@@ -66,7 +71,8 @@ def declared_api(local: LocalTenant, workdir: Path) -> DeclaredApi:
         (resolver_dir / code_file).write_text(resource.inputs["code"], encoding="utf-8")
         resolvers.append(ResolverSpec(type_name, field_name, resource.inputs["dataSource"], code_file))
     spec = ApiSpec(tuple(data_sources), tuple(resolvers))
-    return DeclaredApi(apis[0].inputs["schema"], spec, resolver_dir, tables, functions)
+    return DeclaredApi(apis[0].inputs["schema"], spec, resolver_dir, tables, functions,
+                       Limits.declared(apis[0].inputs))
 
 
 @dataclasses.dataclass
@@ -108,7 +114,7 @@ class Platform:
         self._graphql_urls: dict[str, str] = {}
         self._reapply_lock = threading.Lock()
         self._pollers: list[Any] = []
-        self._pools: list[ExecutorPool] = []
+        self._executors: list[Any] = []
 
     def __enter__(self) -> "Platform":
         from tenantry.local.emulator import Emulator
@@ -119,8 +125,8 @@ class Platform:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_pollers()
-        for pool in self._pools:
-            pool.close()
+        for executor in self._executors:
+            executor.close()
         if self.emulator is not None:
             self.emulator.stop()
 
@@ -159,19 +165,21 @@ class Platform:
         self.say(f"{name}: provisioned {len(local.tables)} tables, {len(local.streams)} streams, "
                  f"{len(local.functions)} functions, {len(local.mappings)} event source mappings")
         api = declared_api(local, self.workdir)
-        try:    # once per tenant: every pooled executor (V8 context) evaluates these
-            scripts = compile_scripts(api.resolver_dir, api.spec.code_files)
-        except ResolverRuntimeError as exc:
-            raise StartupError(name, str(exc)) from exc
         runtime = self._runtime(local)
         backends = Backends(self.emulator.client("dynamodb", local.region), api.tables,
                             api.functions, runtime.invoke)
         self._backends[name] = backends
         self._graphql_urls[name] = endpoints.graphql_url
-        pool = ExecutorPool(lambda: FieldExecutor(api.spec, api.resolver_dir, backends, scripts))
-        self._pools.append(pool)
+        try:    # loaded into every V8 context of the API now: a resolver that cannot load fails here
+            executor = FieldExecutor(api.spec, api.resolver_dir, backends,
+                                     compile_scripts(api.resolver_dir, api.spec.code_files),
+                                     contexts=CONTEXTS_PER_API, name=f"{name}-resolvers")
+        except ResolverRuntimeError as exc:
+            raise StartupError(name, str(exc)) from exc
+        self._executors.append(executor)
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
-        graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, pool, threads)
+        graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, executor, threads,
+                                api.limits)
         return build_tenant_api(name, graphql, endpoints.api_key)
 
     def reapply(self, name: str) -> dict:

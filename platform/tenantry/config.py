@@ -83,6 +83,10 @@ class TenantConfig(BaseModel):
     deletion_protection: bool = True
     api_key_expires_days: int = Field(default=365, ge=1, le=365)
     api_log_level: Literal[API_LOG_LEVELS] = "ERROR"  # type: ignore[valid-type]
+    # What one GraphQL request may cost (AppSync's queryDepthLimit / resolverCountLimit). Our
+    # deepest query is 3 levels; 16 still admits GraphQL IDEs' introspection queries.
+    api_query_depth_limit: int = Field(default=16, ge=1, le=75)
+    api_resolver_count_limit: int = Field(default=100, ge=1, le=10000)
     read_models: ReadModelSlots = Field(default_factory=ReadModelSlots)
     powertools_layer_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"

@@ -1,17 +1,34 @@
-"""`tenantry dev` as a subprocess on a free port, driven only through GraphQL (gql)."""
+"""`tenantry dev` as a subprocess on a free port, driven only through GraphQL (gql).
+
+If the server dies, every test that needs it fails with its exit code or signal and its last
+output (native crashes print their stacks: the server runs with PYTHONFAULTHANDLER=1).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.support import DevServer, TenantEndpoint, free_port, start_dev, stop_dev
+from tests.e2e.support import DevServer, TenantEndpoint, exit_description, free_port, start_dev, stop_dev
 
 
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory) -> DevServer:
     server = start_dev(tmp_path_factory.mktemp("dev"), free_port())
     yield server
-    stop_dev(server)
+    code = stop_dev(server)
+    assert code == 0, f"tenantry dev exited with {exit_description(code)} after SIGINT"
+
+
+@pytest.fixture(autouse=True)
+def _dev_alive(request):
+    """Before and after each test that uses the shared server: is it still there?"""
+    if "dev" not in request.fixturenames:
+        yield
+        return
+    server: DevServer = request.getfixturevalue("dev")
+    server.assert_alive()
+    yield
+    server.assert_alive()
 
 
 @pytest.fixture(scope="session")
@@ -22,4 +39,3 @@ def acme(dev) -> TenantEndpoint:
 @pytest.fixture(scope="session")
 def globex(dev) -> TenantEndpoint:
     return dev.tenants["globex"]
-

@@ -40,6 +40,28 @@ class TenantEndpoint:
         return self.graphql_url.split("/")[2]
 
 
+LAST_LINES = 60
+
+
+class DevServerDiedError(AssertionError):
+    """`tenantry dev` is gone: says how (exit code or signal) and what it printed last."""
+
+    def __init__(self, returncode: int, output: list[str]) -> None:
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output[-LAST_LINES:])
+        super().__init__(f"tenantry dev died with {exit_description(returncode)}; its last output:\n{tail}")
+
+
+def exit_description(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name} ({returncode})"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 @dataclass
 class DevServer:
     process: subprocess.Popen
@@ -47,6 +69,14 @@ class DevServer:
     tenants: dict[str, TenantEndpoint]
     emulator_url: str | None = None
     dev_json: Path | None = None
+
+    def assert_alive(self) -> None:
+        """Raise `DevServerDiedError` if the server has exited (so a test never just sees
+        'connection refused')."""
+        if self.process.poll() is not None:
+            self.process.wait()
+            time.sleep(0.2)         # let the output pump read the last lines (a native crash's stacks)
+            raise DevServerDiedError(self.process.returncode, self.output)
 
 
 def free_port() -> int:
@@ -67,14 +97,18 @@ def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT) -> DevServer:
     process = subprocess.Popen(
         [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json), *extra],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # faulthandler: a native crash (SIGSEGV in V8, say) prints every thread's stack first.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
     )
     lines: list[str] = []
     ready = threading.Event()
     threading.Thread(target=_pump, args=(process.stdout, lines, ready), daemon=True).start()
     deadline = time.monotonic() + STARTUP_DEADLINE_S
     while not ready.wait(0.1):
-        if process.poll() is not None or time.monotonic() > deadline:
+        if process.poll() is not None:
+            time.sleep(0.2)
+            raise DevServerDiedError(process.returncode, lines)
+        if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("tenantry dev did not become ready:\n" + "\n".join(lines))
     document = json.loads(dev_json.read_text())
@@ -82,13 +116,17 @@ def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT) -> DevServer:
     return DevServer(process, lines, tenants, document.get("emulator_url"), dev_json)
 
 
-def stop_dev(server: DevServer) -> int:
-    server.process.send_signal(signal.SIGINT)
+def stop_dev(server: DevServer, timeout: float = 30) -> int:
+    """SIGINT, as Ctrl-C does; the exit code (a negative signal number if it crashed meanwhile)."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGINT)
     try:
-        return server.process.wait(timeout=30)
+        return server.process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         server.process.kill()
-        return -9
+        server.process.wait()
+        raise AssertionError(f"tenantry dev ignored SIGINT for {timeout}s; its last output:\n"
+                             + "\n".join(server.output[-LAST_LINES:])) from None
 
 
 def copy_project(target: Path, standby: bool = True) -> Path:

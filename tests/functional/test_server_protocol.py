@@ -10,15 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import pytest
-from aiohttp import web
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from gql import Client, GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
@@ -26,22 +20,17 @@ from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncIAMAu
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 
-from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
-from tenantry.local.appsync_schema import build_appsync_schema
-from tenantry.local.auth import new_api_key
-from tenantry.local.graphql_http import TenantGraphQL
-from tenantry.local.server import AppSyncServer, build_tenant_api
+from tests.functional.local_support.stub_server import KEYS, StubExecutor, signed_headers, stub_server
 
 pytestmark = pytest.mark.functional
 
-TENANTS = ("acme", "globex")
 CREDENTIALS = Credentials("testing", "testing")
-KEYS = {tenant: new_api_key() for tenant in TENANTS}      # per run, as `tenantry dev` issues them
 
 
 def api_key_for(tenant: str) -> str:
     return KEYS[tenant]
+
+
 UPDATE = {"accountId": "acc-1", "balance": 500, "version": 3, "status": "OPEN",
           "updatedAt": "2024-05-01T10:00:00.000Z"}
 ACCOUNT_UPDATE_FIELDS = "accountId balance version status updatedAt"
@@ -50,72 +39,14 @@ PUBLISH = f"""mutation P($input: AccountUpdateInput!) {{
 SUBSCRIBE = "subscription S($id: ID!) { onAccountUpdated(accountId: $id) { accountId balance version } }"
 
 
-class StubExecutor:
-    """Answers like the AppSync executor would for the fields the tests use."""
-
-    calls: list[FieldCall] = []
-
-    def resolve(self, call: FieldCall) -> FieldOutcome:
-        self.calls.append(call)
-        if call.field_name == "publishAccountUpdate":
-            return FieldOutcome(call.arguments["input"], [])
-        if call.field_name == "deposit" and call.arguments["input"]["amount"] > 1000:
-            return FieldOutcome(None, [{"message": "not enough", "errorType": "InsufficientFunds",
-                                        "data": None, "errorInfo": {"balance": 0}}])
-        if call.field_name == "deposit":
-            body = call.arguments["input"]
-            return FieldOutcome({"accountId": body["accountId"], "version": 2,
-                                 "balance": body["amount"], "commandId": body["commandId"]}, [])
-        if call.field_name == "account":
-            return FieldOutcome({"id": call.arguments["id"], "ownerId": "o", "currency": "EUR",
-                                 "balance": 7, "status": "OPEN", "version": 1,
-                                 "openedAt": "2024-05-01T10:00:00Z", "updatedAt": "2024-05-01T10:00:00Z"}, [])
-        return FieldOutcome(None, [])
-
-    def subscription_filter(self, call: FieldCall) -> dict | None:
-        if call.arguments["accountId"] == "forbidden":
-            raise ResolverError({"message": "no", "errorType": "Unauthorized", "data": None,
-                                 "errorInfo": None, "path": ["onAccountUpdated"], "locations": []})
-        return {"filterGroup": [{"filters": [
-            {"fieldName": "accountId", "operator": "eq", "value": call.arguments["accountId"]}]}]}
-
-    def close(self) -> None:
-        pass
-
-
 _HUBS: dict = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    schema_sdl = (RESOLVER_DIR / SCHEMA_FILE).read_text()
-    threads = ThreadPoolExecutor(8)
-    resolved = {(r.type_name, r.field_name) for r in API_SPEC.resolvers}
-    apis = {}
-    for tenant in TENANTS:
-        graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
-                                StubExecutor(), threads)
-        apis[tenant] = build_tenant_api(tenant, graphql, api_key_for(tenant))
-    app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant})
-    port = _free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app_server.app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    _HUBS.update({tenant: api.hub for tenant, api in apis.items()})
-    yield f"127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    threads.shutdown()
+    with stub_server() as running:
+        _HUBS.update(running.hubs)
+        yield running.host
 
 
 def http_url(host: str, tenant: str = "acme") -> str:
@@ -142,13 +73,6 @@ async def _post(host, body, headers, tenant="acme"):
     async with aiohttp.ClientSession() as http:
         async with http.post(http_url(host, tenant), data=body, headers=headers) as response:
             return response.status, await response.json()
-
-
-def _signed_headers(host: str, path: str, body: bytes) -> dict:
-    request = AWSRequest(method="POST", url=f"http://{host}{path}", data=body,
-                         headers={"content-type": "application/json"})
-    SigV4Auth(CREDENTIALS, "appsync", "us-east-1").add_auth(request)
-    return dict(request.headers)
 
 
 def test_query_with_api_key_returns_resolver_data(server):
@@ -190,14 +114,14 @@ def test_publish_with_api_key_is_refused_per_field(server):
 def test_publish_with_sigv4_is_accepted(server):
     body = json.dumps({"query": PUBLISH,
                        "variables": {"input": UPDATE}}).encode()
-    status, answer = run(_post(server, body, _signed_headers(server, "/acme/graphql", body)))
+    status, answer = run(_post(server, body, signed_headers(server, "/acme/graphql", body)))
     assert status == 200
     assert answer == {"data": {"publishAccountUpdate": UPDATE}}
 
 
 def test_sigv4_with_tampered_body_is_unauthorized(server):
     body = json.dumps({"query": "{ account(id: \"x\") { id } }"}).encode()
-    headers = _signed_headers(server, "/acme/graphql", body)
+    headers = signed_headers(server, "/acme/graphql", body)
     status, answer = run(_post(server, body.replace(b"x", b"y"), headers))
     assert status == 401
     assert answer["errors"][0]["errorType"] == "UnauthorizedException"
@@ -205,7 +129,7 @@ def test_sigv4_with_tampered_body_is_unauthorized(server):
 
 def test_iam_caller_cannot_use_api_key_only_fields(server):
     body = json.dumps({"query": "{ account(id: \"x\") { id } }"}).encode()
-    status, answer = run(_post(server, body, _signed_headers(server, "/acme/graphql", body)))
+    status, answer = run(_post(server, body, signed_headers(server, "/acme/graphql", body)))
     assert status == 200
     assert answer["errors"][0]["errorType"] == "Unauthorized"
 
@@ -257,7 +181,7 @@ async def _subscribe_then_publish(host, account_id, updates):
 async def _publish(host, update):
     body = json.dumps({"query": "mutation P($input: AccountUpdateInput!) { publishAccountUpdate(input: $input) "
                                 f"{{ {ACCOUNT_UPDATE_FIELDS} }} }}", "variables": {"input": update}}).encode()
-    status, answer = await _post(host, body, _signed_headers(host, "/acme/graphql", body))
+    status, answer = await _post(host, body, signed_headers(host, "/acme/graphql", body))
     assert status == 200 and "errors" not in answer, answer
 
 
@@ -416,7 +340,7 @@ def test_apply_route_takes_the_api_key(server):
 
 def test_apply_route_refuses_sigv4_signed_with_the_public_credentials(server):
     # GIVEN a request signed with the emulator's (public) IAM credentials
-    headers = _signed_headers(server, "/_tenantry/acme/apply", b"{}")
+    headers = signed_headers(server, "/_tenantry/acme/apply", b"{}")
     # WHEN it asks for a re-apply THEN it is refused: such a signature proves nothing
     status, body = run(_post_apply(server, headers))
     assert status == 401

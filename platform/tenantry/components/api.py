@@ -41,6 +41,8 @@ class ApiArgs:
     kms_key_arn: pulumi.Input[str]
     api_key_expires_days: int = 365
     field_log_level: str = "ERROR"
+    query_depth_limit: int = 16           # AppSync: 1..75 (0 = unlimited)
+    resolver_count_limit: int = 100       # AppSync: 1..10000 (0 = 10000)
     log_retention_days: int = 30
 
     def __post_init__(self) -> None:
@@ -107,6 +109,8 @@ class Api(pulumi.ComponentResource):
             log_config=aws.appsync.GraphQLApiLogConfigArgs(
                 cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level),
             xray_enabled=True,
+            query_depth_limit=args.query_depth_limit,
+            resolver_count_limit=args.resolver_count_limit,
             tags=tags,
             opts=child,
         )

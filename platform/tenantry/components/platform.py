@@ -129,6 +129,7 @@ class TenantPlatform(pulumi.ComponentResource):
             ledger_table_name=ledger.name, ledger_table_arn=ledger.arn,
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
+            query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
             kms_key_arn=key.arn, log_retention_days=LOG_RETENTION_DAYS), child)
         functions = {
             "command": command,

@@ -1,6 +1,7 @@
 """The local AppSync endpoint: one aiohttp app per process, every tenant under its own prefix.
 
   POST /<tenant>/graphql             queries and mutations (API key or SigV4)
+  OPTIONS /<tenant>/graphql          CORS preflight, answered as AppSync answers it
   GET  /<tenant>/graphql/realtime    AppSync real-time WebSocket protocol
   GET  /                             which tenants are served (a convenience for humans)
   POST /_tenantry/<tenant>/apply     re-apply the tenant's declaration (the local `pulumi up`;
@@ -8,6 +9,10 @@
 
 A mutation named in `@aws_subscribe` is fanned out to that tenant's subscribers before the HTTP
 response is sent, so a caller that publishes in order (the projector) is delivered in order.
+
+Browser-ready as AppSync is: every response allows any origin and exposes AppSync's response
+headers; a request that fails as a whole (401, 400, 404) carries `x-amzn-ErrorType`, which
+clients such as Amplify read to name the error.
 """
 
 from __future__ import annotations
@@ -23,11 +28,27 @@ from aiohttp import web
 
 from tenantry.local.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
 from tenantry.local.graphql_http import TenantGraphQL, request_error
+from tenantry.local.limits import MAX_JSON_DEPTH, json_depth
 from tenantry.local.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
 
 log = logging.getLogger("tenantry.local.server")
 
 MAX_BODY_BYTES = 1024 * 1024
+MALFORMED = "MalformedHttpRequestException"
+ERROR_TYPE_HEADER = "x-amzn-ErrorType"
+# What AppSync clients send (Amplify, Apollo's AppSync links, gql's IAM signer).
+CORS_ALLOW_HEADERS = ("content-type", "x-api-key", "authorization", "x-amz-date", "x-amz-security-token",
+                      "x-amz-user-agent", "x-amz-content-sha256")
+CORS_EXPOSE_HEADERS = ("x-amzn-RequestId", ERROR_TYPE_HEADER, "x-amzn-ErrorMessage", "Date")
+CORS_MAX_AGE_S = 86400
+
+
+class MalformedRequestError(Exception):
+    """The body is not a GraphQL request AppSync would execute (HTTP 400)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -39,12 +60,53 @@ class TenantApi:
 
 
 def _json(body: dict, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body, separators=(",", ":")), status=status,
-                        content_type="application/json")
+    response = web.Response(text=json.dumps(body, separators=(",", ":")), status=status,
+                            content_type="application/json")
+    errors = body.get("errors")
+    if status != 200 and errors and isinstance(errors[0], dict) and errors[0].get("errorType"):
+        response.headers[ERROR_TYPE_HEADER] = errors[0]["errorType"]
+    return response
 
 
 def _unauthorized(reason: str) -> web.Response:
     return _json({"errors": [{"errorType": UnauthorizedError.error_type, "message": reason}]}, 401)
+
+
+def _malformed(reason: str) -> web.Response:
+    return _json({"errors": [request_error(reason, MALFORMED)]}, 400)
+
+
+def parse_request(raw: bytes) -> tuple[str, dict | None, str | None]:
+    """(query, variables, operationName) of a POST body, or `MalformedRequestError`."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedRequestError("Request body must be JSON with a string `query`.") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        raise MalformedRequestError("Request body must be JSON with a string `query`.")
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise MalformedRequestError(f"Request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    variables, operation = body.get("variables"), body.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        raise MalformedRequestError("`variables` must be a JSON object.")
+    if operation is not None and not isinstance(operation, str):
+        raise MalformedRequestError("`operationName` must be a string.")
+    return body["query"], variables, operation
+
+
+@web.middleware
+async def cors(request: web.Request, handler) -> web.StreamResponse:
+    """Any origin, as AppSync allows (its callers authenticate with headers, never cookies)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    if not getattr(response, "prepared", False):    # a WebSocket has sent its headers already
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 class AppSyncServer:
@@ -53,10 +115,11 @@ class AppSyncServer:
         self.apis = apis
         self.keep_alive = keep_alive
         self.reapply = reapply
-        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[cors])
         self.app.add_routes([
             web.get("/", self._index),
             web.post("/{tenant}/graphql", self._graphql),
+            web.options("/{tenant}/graphql", self._preflight),
             web.get("/{tenant}/graphql/realtime", self._realtime),
             web.post("/_tenantry/{tenant}/apply", self._apply),
         ])
@@ -66,11 +129,19 @@ class AppSyncServer:
         if api is None:
             raise web.HTTPNotFound(text=json.dumps({"errors": [request_error(
                 f"No API for tenant {request.match_info['tenant']!r}.", "NotFoundException")]}),
-                content_type="application/json")
+                content_type="application/json", headers={ERROR_TYPE_HEADER: "NotFoundException"})
         return api
 
     async def _index(self, request: web.Request) -> web.Response:
         return _json({"tenants": sorted(self.apis)})
+
+    async def _preflight(self, request: web.Request) -> web.Response:
+        self._api(request)
+        return web.Response(status=200, headers={
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": ", ".join(CORS_ALLOW_HEADERS),
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
+        })
 
     async def _graphql(self, request: web.Request) -> web.Response:
         api = self._api(request)
@@ -84,15 +155,11 @@ class AppSyncServer:
             log.info("unauthorized: %s", exc.reason, extra={"tenant_id": api.tenant})
             return _unauthorized(exc.reason)
         try:
-            body = json.loads(raw)
-            query = body["query"]
-            if not isinstance(query, str):
-                raise TypeError("query")
-        except (ValueError, KeyError, TypeError):
-            return _json({"errors": [request_error(
-                "Request body must be JSON with a string `query`.", "MalformedHttpRequestException")]}, 400)
+            query, variables, operation = parse_request(raw)
+        except MalformedRequestError as exc:
+            return _malformed(exc.reason)
         # AppSync hands resolvers the request id it returns to the caller (x-amzn-RequestId).
-        outcome = await api.graphql.execute(query, body.get("variables"), body.get("operationName"),
+        outcome = await api.graphql.execute(query, variables, operation,
                                             caller, {**headers, "x-amzn-requestid": request_id})
         for published in outcome.published:
             await api.hub.publish(published)

@@ -25,6 +25,9 @@ PUBLISH_MUTATION = (
 _REGION_IN_HOST = re.compile(r"\.appsync-api\.([a-z0-9-]+)\.amazonaws\.com")
 # One connection per concurrent publisher thread: at least the projector's PARALLEL_AGGREGATES.
 _CONNECTIONS = 10
+# Longer than AppSync's own 30-second execution limit, on purpose: when a publish times out here,
+# AppSync has already given up on it, so it can never be delivered after the account's next one.
+PUBLISH_TIMEOUT_S = 35.0
 
 
 class PublishError(Exception):
@@ -44,8 +47,10 @@ class AppSyncPublisher:
         self.region = region or (match.group(1) if match else os.environ.get("AWS_REGION", "us-east-1"))
         # Lambda's execution-role credentials come from the environment; resolved once per container.
         self.credentials = credentials or boto3.Session().get_credentials()
-        self.http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=5.0), retries=False,
-                                                maxsize=_CONNECTIONS)
+        # AWS_CA_BUNDLE: the CA bundle AWS SDKs honour; set when the API is served by a private CA.
+        self.http = http or urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=PUBLISH_TIMEOUT_S),
+                                                retries=False, maxsize=_CONNECTIONS,
+                                                ca_certs=os.environ.get("AWS_CA_BUNDLE"))
 
     def signed_request(self, row: dict) -> AWSRequest:
         body = json.dumps({"query": PUBLISH_MUTATION, "variables": {"input": account_update(row)}},

@@ -1,14 +1,18 @@
 """`tenantry dev`: every tenant's platform, offline, in one process.
 
 Start-up, in this order, so each step can rely on the previous one:
-1. bind the API port (a busy port fails here, before anything slow happens);
+1. bind the API port (a busy port fails here, before anything slow happens); remove what a run
+   that is gone left behind (`tenantry.local.devstate`);
 2. start the AWS emulator (moto) on a free loopback port;
 3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`) and
    create what it declares in the emulator (`tenantry.local.applier.apply`);
-4. serve every tenant's AppSync API from the declared schema, data sources and resolver code;
+4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
+   (over TLS with `--tls`: a local CA, `tenantry.local.tls`);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
 6. print the endpoints, write `.tenantry/dev.json`, print `ready`.
-Ctrl-C / SIGTERM stop everything in reverse order and exit 0.
+Ctrl-C / SIGTERM stop everything in reverse order and exit 0; the first signal always stops it
+(`tenantry.local.shutdown`). While it runs, one line per GraphQL operation and per Lambda batch
+(`tenantry.local.activity`; `--log-format json` for machine-readable lines).
 
 Beyond loopback the emulator is a liability: its IAM credentials are public (anyone can sign
 `publishAccountUpdate`), so a non-loopback `--host` needs `--allow-remote`. API keys are random per
@@ -18,34 +22,39 @@ run and dev.json (which holds them) is written owner-only.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import errno
 import gc
 import ipaddress
-import json
-import os
-import signal
+import shutil
 import socket
 import sys
-import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from aiohttp import web
 
-from tenantry.local import wiring
+from tenantry.local import activity, devstate, wiring
 from tenantry.local.auth import new_api_key
+from tenantry.local.devstate import DEV_JSON, write_dev_json
 from tenantry.local.server import AppSyncServer, TenantApi
+from tenantry.local.shutdown import Shutdown, StopRequested
+
+if TYPE_CHECKING:
+    from tenantry.local.tls import LocalTLS
+
+__all__ = ["DEV_JSON", "DevOptions", "Endpoints", "run", "write_dev_json"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PORT_IN_USE = 2
 EXIT_REMOTE_REFUSED = 2
-DEV_JSON = Path(".tenantry") / "dev.json"
-WORKER_THREADS = 32      # resolver calls block (V8, botocore, in-process Lambdas)
+WORKER_THREADS = 32      # resolver calls block (botocore, in-process Lambdas); V8 has its own lanes
+TLS_DIR = Path(".tenantry") / "tls"
+QUIET_LAMBDA_ENV = {"POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class DevOptions:
     port: int = 4000
     dev_json: Path | None = None         # default: <root>/.tenantry/dev.json
     allow_remote: bool = False           # serve a non-loopback host despite the public IAM credentials
+    tls: bool = False                    # https:// and wss:// with a local CA (Amplify needs wss://)
+    log_format: str = "text"             # text | json (activity.FORMATS)
 
 
 @dataclass(frozen=True)
@@ -83,18 +94,15 @@ class BindError(Exception):
         self.error_code = error_code      # errno of the failed bind, if it got that far
 
 
-class _Stop(Exception):
-    """SIGTERM during the synchronous start-up: unwind like Ctrl-C."""
-
-
 def url_host(host: str) -> str:
     """`host` as it goes in a URL: an IPv6 literal is bracketed."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def endpoints(tenant: str, host: str, port: int) -> Endpoints:
+def endpoints(tenant: str, host: str, port: int, tls: bool = False) -> Endpoints:
     base = f"{url_host(host)}:{port}"
-    return Endpoints(f"http://{base}/{tenant}/graphql", f"ws://{base}/{tenant}/graphql/realtime",
+    http, ws = ("https", "wss") if tls else ("http", "ws")
+    return Endpoints(f"{http}://{base}/{tenant}/graphql", f"{ws}://{base}/{tenant}/graphql/realtime",
                      new_api_key())
 
 
@@ -128,38 +136,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def write_dev_json(path: Path, apis: dict[str, Endpoints], emulator_url: str | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document: dict = {"tenants": {name: dataclasses.asdict(e) for name, e in sorted(apis.items())}}
-    if emulator_url:
-        # For `tenantry replay` / `tenantry redrive` in local mode: the emulator behind the APIs.
-        document["emulator_url"] = emulator_url
-    tmp = path.with_suffix(".tmp")
-    # Owner-only from the first byte: it holds the API keys. fchmod covers a tmp left by a crash.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(json.dumps(document, indent=2) + "\n")
-    tmp.replace(path)   # readers never see a half-written file
-    return path
-
-
 async def _serve(sock: socket.socket, server: AppSyncServer, platform: "wiring.Platform",
+                 threads: ThreadPoolExecutor, shutdown: Shutdown, ssl_context: object | None,
                  announce: Callable[[], None]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(server.app, handle_signals=False, access_log=None)
+    shutdown.while_serving(lambda: loop.call_soon_threadsafe(stop.set))
+    runner = web.AppRunner(server.app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        await web.SockSite(runner, sock).start()
-        await loop.run_in_executor(None, platform.start_pollers)
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+        await loop.run_in_executor(threads, platform.start_pollers)
         _freeze_startup_heap()
         announce()
         await stop.wait()
     finally:
-        await loop.run_in_executor(None, platform.stop_pollers)
+        shutdown.while_serving(None)
+        await loop.run_in_executor(threads, platform.stop_pollers)
         await runner.cleanup()
 
 
@@ -171,67 +164,130 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _err(line: str) -> None:
+    print(f"tenantry dev: {line}", file=sys.stderr, flush=True)
+
+
+def _refuse_remote(options: DevOptions) -> bool:
+    if is_loopback(options.host):
+        return False
+    _err(f"WARNING: --host {options.host} is not a loopback address. The emulator's IAM credentials "
+         "are public (testing/testing): anyone who can reach this port can sign IAM-only calls such "
+         "as publishAccountUpdate and push forged updates to subscribers.")
+    if options.allow_remote:
+        return False
+    _err("refusing to listen beyond loopback without --allow-remote.")
+    return True
+
+
+def _bind_or_explain(options: DevOptions) -> socket.socket | int:
+    try:
+        return bind(options.host, options.port)
+    except PortInUseError as exc:
+        _err(f"cannot listen on {url_host(exc.host)}:{exc.port}: address already in use "
+             "(another `tenantry dev`?). Pick another port with --port.")
+        return EXIT_PORT_IN_USE
+    except BindError as exc:
+        _err(f"cannot listen on {url_host(exc.host)}:{exc.port}: {exc.reason}. "
+             "Pick an address of this machine with --host.")
+        return EXIT_FAILED
+
+
 def run(options: DevOptions, out: TextIO = sys.stdout) -> int:
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    if not is_loopback(options.host):
-        print(f"tenantry dev: WARNING: --host {options.host} is not a loopback address. The emulator's "
-              "IAM credentials are public (testing/testing): anyone who can reach this port can sign "
-              "IAM-only calls such as publishAccountUpdate and push forged updates to subscribers.",
-              file=sys.stderr, flush=True)
-        if not options.allow_remote:
-            print("tenantry dev: refusing to listen beyond loopback without --allow-remote.",
-                  file=sys.stderr, flush=True)
-            return EXIT_REMOTE_REFUSED
-    previous_term = signal.signal(signal.SIGTERM, _raise_stop)
+    if _refuse_remote(options):
+        return EXIT_REMOTE_REFUSED
+    shutdown = Shutdown().install()
     try:
-        sock = bind(options.host, options.port)
-    except PortInUseError as exc:
-        signal.signal(signal.SIGTERM, previous_term)
-        print(f"tenantry dev: cannot listen on {url_host(exc.host)}:{exc.port}: address already in use "
-              f"(another `tenantry dev`?). Pick another port with --port.", file=sys.stderr, flush=True)
-        return EXIT_PORT_IN_USE
-    except BindError as exc:
-        signal.signal(signal.SIGTERM, previous_term)
-        print(f"tenantry dev: cannot listen on {url_host(exc.host)}:{exc.port}: {exc.reason}. "
-              "Pick an address of this machine with --host.", file=sys.stderr, flush=True)
-        return EXIT_FAILED
+        sock = _bind_or_explain(options)
+        if isinstance(sock, int):
+            return sock
+        return _run_bound(options, sock, shutdown, say, out)
+    except StopRequested:
+        say("stopped")
+        return EXIT_OK
+    finally:
+        shutdown.restore()
+
+
+def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say: Callable[[str], None],
+               out: TextIO) -> int:
+    dev_json = options.dev_json or options.root / DEV_JSON
+    handler = activity.configure(options.log_format, out)
+    threads = ThreadPoolExecutor(WORKER_THREADS, "tenantry-resolver")
     try:
-        with ExitStack() as stack, ThreadPoolExecutor(WORKER_THREADS, "tenantry-resolver") as threads:
+        with ExitStack() as stack:
             stack.callback(sock.close)
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tenantry-dev-")))
-            platform = stack.enter_context(wiring.Platform(options.root, workdir, say))
-            names = platform.tenant_names(options.tenants)
-            apis: dict[str, TenantApi] = {}
-            urls: dict[str, Endpoints] = {}
-            for name in names:
-                urls[name] = endpoints(name, options.host, options.port)
-                apis[name] = platform.add_tenant(name, urls[name], threads)
+            _clear_leftovers(dev_json, say)
+            workdir = devstate.make_workdir()
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            tls = _tls(options) if options.tls else None
+            platform = stack.enter_context(wiring.Platform(
+                options.root, workdir, say, ca_file=tls.ca_file if tls else None,
+                # EMF metric lines are for CloudWatch; at a terminal they drown everything else.
+                lambda_env=QUIET_LAMBDA_ENV if options.log_format == "text" else {}))
+            apis, urls = _add_tenants(options, platform, threads, say)
+            if options.log_format == "text":
+                activity.quiet_powertools()
             server = AppSyncServer(apis, reapply=platform.reapply)
-
-            def announce() -> None:
-                for name in names:
-                    say(f"{name}:")
-                    say(f"  GraphQL:   {urls[name].graphql_url}")
-                    say(f"  Real-time: {urls[name].realtime_url}")
-                    say(f"  API key:   {urls[name].api_key}")
-                path = write_dev_json(options.dev_json or options.root / DEV_JSON, urls, platform.emulator.endpoint_url)
-                say(f"wrote {path}")
-                say("ready")
-
-            asyncio.run(_serve(sock, server, platform, announce))
+            stack.callback(devstate.remove_own_dev_json, dev_json)
+            announce = _announcer(urls, dev_json, platform, tls, say)
+            asyncio.run(_serve(sock, server, platform, threads, shutdown,
+                               tls.server_context if tls else None, announce))
             say("stopping")
-    except (KeyboardInterrupt, _Stop):
+    except StopRequested:
         say("stopping")
     except wiring.StartupError as exc:
-        print(f"tenantry dev: {exc}", file=sys.stderr, flush=True)
+        _err(str(exc))
         return EXIT_FAILED
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
+        threads.shutdown(wait=False, cancel_futures=True)
+        activity.unconfigure(handler)
     say("stopped")
     return EXIT_OK
 
 
-def _raise_stop(signum: int, frame: Any) -> None:
-    raise _Stop()
+def _clear_leftovers(dev_json: Path, say: Callable[[str], None]) -> None:
+    if devstate.clear_stale_dev_json(dev_json):
+        say(f"removed {dev_json} left by a run that is gone")
+    for folder in devstate.clear_stale_workdirs():
+        say(f"removed {folder} left by a run that is gone")
+
+
+def _tls(options: DevOptions) -> "LocalTLS":
+    from tenantry.local.tls import local_tls
+
+    return local_tls(options.root / TLS_DIR, options.host)
+
+
+def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: ThreadPoolExecutor,
+                 say: Callable[[str], None]) -> tuple[dict[str, TenantApi], dict[str, Endpoints]]:
+    apis: dict[str, TenantApi] = {}
+    urls: dict[str, Endpoints] = {}
+    for name in platform.tenant_names(options.tenants):
+        started = time.perf_counter()
+        urls[name] = endpoints(name, options.host, options.port, options.tls)
+        apis[name] = platform.add_tenant(name, urls[name], threads)
+        say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
+    return apis, urls
+
+
+def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Platform",
+               tls: "LocalTLS | None", say: Callable[[str], None]) -> Callable[[], None]:
+    def announce() -> None:
+        for name, url in urls.items():
+            say(f"{name}:")
+            say(f"  GraphQL:   {url.graphql_url}")
+            say(f"  Real-time: {url.realtime_url}")
+            say(f"  API key:   {url.api_key}")
+        if tls:
+            say(f"TLS: trust {tls.ca_file} (e.g. NODE_EXTRA_CA_CERTS={tls.ca_file})")
+        path = write_dev_json(dev_json, urls, emulator_url=platform.emulator.endpoint_url,
+                              ca_file=tls.ca_file if tls else None)
+        say(f"wrote {path}")
+        say("state is in memory: it ends when tenantry dev stops")
+        say("ready")
+    return announce
+

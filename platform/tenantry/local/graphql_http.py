@@ -109,6 +109,13 @@ class Published:
 class Outcome:
     body: dict
     published: tuple[Published, ...] = ()
+    fields: tuple[str, ...] = ()      # the operation's root fields, "Mutation.deposit" (for the log)
+
+    @property
+    def summary(self) -> str:
+        """`ok`, or the distinct error types of the response (what the activity line shows)."""
+        types = dict.fromkeys(str(e.get("errorType")) for e in self.body.get("errors") or ())
+        return ", ".join(types) or "ok"
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,7 @@ class TenantGraphQL:
         if prepared.operation.operation == OperationType.SUBSCRIPTION:
             return Outcome({"data": None, "errors": [request_error(
                 "Subscriptions are served on the real-time endpoint (/graphql/realtime).")]})
+        fields = _root_fields(prepared)
         context = self._context(caller, headers, variables, prepared)
         try:
             async with asyncio.timeout(self.limits.execution_timeout_s):
@@ -255,7 +263,7 @@ class TenantGraphQL:
             # that did not finish in time publishes nothing, ever (a late publish would overtake).
             return Outcome({"data": None, "errors": [request_error(
                 f"Execution timed out after {self.limits.execution_timeout_s:g}s.",
-                lim.EXECUTION_TIMEOUT_ERROR)]})
+                lim.EXECUTION_TIMEOUT_ERROR)]}, fields=fields)
         errors = [appsync_error(e, "ValidationError" if result.data is None and e.path is None
                                 else None) for e in result.errors or ()]
         errors.extend(context.appended)
@@ -265,7 +273,7 @@ class TenantGraphQL:
         published = ()
         if prepared.operation.operation == OperationType.MUTATION and result.data:
             published = self._published(prepared, result.data, errors)
-        return Outcome(body, published)
+        return Outcome(body, published, fields)
 
     def _published(self, prepared: Prepared, data: dict, errors: list[dict]) -> tuple[Published, ...]:
         failed = {e["path"][0] for e in errors if e.get("path")}
@@ -409,6 +417,12 @@ class TenantGraphQL:
         if result.errors:
             body["errors"] = [appsync_error(e) for e in result.errors]
         return body
+
+
+def _root_fields(prepared: Prepared) -> tuple[str, ...]:
+    kind = prepared.operation.operation.value.capitalize()
+    return tuple(f"{kind}.{node.name.value}"
+                 for node in _selection_fields(prepared.operation.selection_set, prepared.fragments))
 
 
 def _locations(nodes: Any) -> list[dict]:

@@ -35,7 +35,7 @@ from collections import deque
 from typing import Any
 
 from tenantry import lambda_records as records
-from tenantry.local import filters
+from tenantry.local import activity, filters
 from tenantry.local.emulator import Emulator, StreamKey, stream_name, table_name
 from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
 from tenantry.local.lambda_runtime import LambdaRuntime
@@ -219,6 +219,14 @@ class _ShardWorker:
 
     def _invoke(self, piece: list[dict[str, Any]]) -> tuple[int | None, str | None]:
         """(index to retry from, function error); (None, None) when the whole batch succeeded."""
+        started = time.perf_counter()
+        outcome = self._invoke_once(piece)
+        retry_from = outcome[0]
+        failed = 0 if retry_from is None else len(piece) - retry_from
+        activity.lambda_batch(self.owner.tenant.tenant, self.mapping.function_name, len(piece), started, failed)
+        return outcome
+
+    def _invoke_once(self, piece: list[dict[str, Any]]) -> tuple[int | None, str | None]:
         try:
             result = self.owner.runtime.invoke(self.mapping.function_name, {"Records": piece})
         except LocalPlatformError as exc:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
 from aiohttp import web
 
+from tenantry.local import activity
 from tenantry.local.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
 from tenantry.local.graphql_http import TenantGraphQL, request_error
 from tenantry.local.limits import MAX_JSON_DEPTH, json_depth
@@ -145,6 +147,7 @@ class AppSyncServer:
 
     async def _graphql(self, request: web.Request) -> web.Response:
         api = self._api(request)
+        started = time.perf_counter()
         raw = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
         request_id = str(uuid.uuid4())
@@ -152,17 +155,19 @@ class AppSyncServer:
             caller = api.authenticator.authenticate(
                 SignedRequest("POST", (request.path, "/graphql"), headers, raw))
         except UnauthorizedError as exc:
-            log.info("unauthorized: %s", exc.reason, extra={"tenant_id": api.tenant})
+            activity.graphql(api.tenant, (), started, f"{exc.error_type}: {exc.reason}")
             return _unauthorized(exc.reason)
         try:
             query, variables, operation = parse_request(raw)
         except MalformedRequestError as exc:
+            activity.graphql(api.tenant, (), started, f"{MALFORMED}: {exc.reason}")
             return _malformed(exc.reason)
         # AppSync hands resolvers the request id it returns to the caller (x-amzn-RequestId).
         outcome = await api.graphql.execute(query, variables, operation,
                                             caller, {**headers, "x-amzn-requestid": request_id})
         for published in outcome.published:
             await api.hub.publish(published)
+        activity.graphql(api.tenant, outcome.fields, started, outcome.summary)
         response = _json(outcome.body)
         response.headers["x-amzn-RequestId"] = request_id
         return response

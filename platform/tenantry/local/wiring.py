@@ -23,6 +23,8 @@ from tenantry.local.model import LocalTenant, function_name_from
 from tenantry.local.server import TenantApi, build_tenant_api
 
 GRAPHQL_URL_ENV = "GRAPHQL_URL"
+# The CA bundle the AWS SDKs (and the projector's AppSync publisher) trust: the local CA under --tls.
+CA_BUNDLE_ENV = "AWS_CA_BUNDLE"
 # V8 contexts per tenant API: resolvers evaluate concurrently, as in AppSync. A handler evaluation
 # takes well under a millisecond, so a few contexts keep up with every worker thread.
 CONTEXTS_PER_API = 4
@@ -90,10 +92,12 @@ class Backends:
         return self.invoke(self.functions[data_source], event)
 
 
-def localize(tenant: LocalTenant, graphql_url: str) -> LocalTenant:
-    """Functions that call the API (the projector's publish) call the local server instead."""
+def localize(tenant: LocalTenant, graphql_url: str, ca_file: Path | None = None) -> LocalTenant:
+    """Functions that call the API (the projector's publish) call the local server instead, and
+    trust its CA when it serves TLS."""
+    local = {GRAPHQL_URL_ENV: graphql_url, **({CA_BUNDLE_ENV: str(ca_file)} if ca_file else {})}
     functions = {
-        name: dataclasses.replace(spec, environment={**spec.environment, GRAPHQL_URL_ENV: graphql_url})
+        name: dataclasses.replace(spec, environment={**spec.environment, **local})
         if GRAPHQL_URL_ENV in spec.environment else spec
         for name, spec in tenant.functions.items()
     }
@@ -103,8 +107,11 @@ def localize(tenant: LocalTenant, graphql_url: str) -> LocalTenant:
 class Platform:
     """The emulator, each tenant's provisioned resources, Lambdas and pollers."""
 
-    def __init__(self, root: Path, workdir: Path, say: Callable[[str], None]) -> None:
+    def __init__(self, root: Path, workdir: Path, say: Callable[[str], None],
+                 ca_file: Path | None = None, lambda_env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.ca_file = ca_file
+        self.lambda_env = dict(lambda_env or {})     # set on every function (the dev server's choices)
         self.workdir = workdir
         self.say = say
         self.emulator: Any = None
@@ -158,7 +165,7 @@ class Platform:
         self.say(f"{name}: declared {len(resources)} resources (Pulumi mock runtime)")
         try:
             local = localize(apply(resources, self.emulator, tenant=name, region=config.region),
-                             endpoints.graphql_url)
+                             endpoints.graphql_url, self.ca_file)
         except LocalPlatformError as exc:
             raise StartupError(name, str(exc)) from exc
         self.tenants[name] = local
@@ -208,7 +215,8 @@ class Platform:
             for spec in specs:
                 functions[spec.name] = dataclasses.replace(functions[spec.name], environment=spec.environment)
             local = localize(dataclasses.replace(old, tables=tables, functions=functions, arns=arns,
-                                                 resources=tuple(resources)), self._graphql_urls[name])
+                                                 resources=tuple(resources)), self._graphql_urls[name],
+                             self.ca_file)
             self._backends[name].tables.update(changes.data_source_tables)
             runtime = self._runtimes[name]
             for spec in specs:
@@ -221,7 +229,7 @@ class Platform:
     def _runtime(self, tenant: LocalTenant) -> Any:
         from tenantry.local.lambda_runtime import LambdaRuntime
 
-        runtime = LambdaRuntime(tenant, self.emulator)
+        runtime = LambdaRuntime(tenant, self.emulator, env_overrides=self.lambda_env)
         runtime.warm()    # cold starts (and import errors) at start-up, not on the first request
         self._runtimes[tenant.tenant] = runtime
         return runtime

@@ -192,7 +192,8 @@ class AckedAppSyncTransport(AppSyncWebsocketsTransport):
         return parsed
 
 
-def realtime_transport(endpoint: TenantEndpoint, api_key: str | None = None) -> AckedAppSyncTransport:
+def realtime_transport(endpoint: TenantEndpoint, api_key: str | None = None, ssl: Any = None) -> AckedAppSyncTransport:
+    extra = {"ssl": ssl} if ssl is not None else {}
     return AckedAppSyncTransport(
         url=endpoint.realtime_url,
-        auth=AppSyncApiKeyAuthentication(host=endpoint.host, api_key=api_key or endpoint.api_key))
+        auth=AppSyncApiKeyAuthentication(host=endpoint.host, api_key=api_key or endpoint.api_key), **extra)

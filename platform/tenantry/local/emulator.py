@@ -36,6 +36,8 @@ import botocore.session
 import urllib3
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tenantry.local import moto_patches
+
 FAKE_ACCOUNT_ID = "123456789012"
 FAKE_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -244,6 +246,7 @@ class Emulator:
         if self._server is not None:
             return self
         _quiet_logs()
+        moto_patches.apply()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,

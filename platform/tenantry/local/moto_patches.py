@@ -1,0 +1,170 @@
+"""Where the embedded moto (5.2.x) differs from AWS in ways the local platform cannot live with,
+and what the twin does instead. Applied once, by `Emulator.start()`. Tested in
+tests/functional/test_moto_patches.py: the tests of 1 and 2 fail on unpatched moto; 3 changes
+speed only, and its test pins that the records read are the same.
+
+1. TransactWriteItems deep-copies every table it touches before it runs (its rollback plan), and
+   when the transaction is cancelled it puts those copies in place of the tables. The copy costs
+   O(table size) per transfer, and the swapped-in table has a new stream shard, so every
+   DynamoDB Streams iterator held by a reader (the publisher's poller) points at the old one and
+   never sees a record again: after one cancelled transfer the tenant's pipeline went silent.
+   Here the tables are not copied; a cancelled transaction restores the items it touched and
+   drops the stream records it added, in place.
+2. DynamoDB Streams keeps every shard iterator it ever issued (one per GetRecords call, ~1 KB
+   each), forever: an idle poller grew the process by megabytes an hour. AWS iterators expire
+   after 15 minutes; here they do too, and at most `MAX_LIVE_ITERATORS` are kept.
+3. Kinesis GetRecords walks the shard from its first record on every call, so each read got
+   slower as the stream grew. Here it starts at the iterator's position (binary search).
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import time
+from collections import OrderedDict
+from typing import Any
+
+ITERATOR_TTL_S = 15 * 60            # AWS: a shard iterator expires 15 minutes after it was issued
+MAX_LIVE_ITERATORS = 2_000
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _patch_transactions()
+    _patch_stream_iterators()
+    _patch_kinesis_reads()
+    _applied = True
+
+
+# 1. TransactWriteItems -------------------------------------------------------------------------
+class _TablesAsThemselves:
+    """Stands in for `copy` inside moto.dynamodb.models: a Table "copy" is the table itself (the
+    only deep copies of tables there are the transaction backups); anything else is copied."""
+
+    def __init__(self, table_type: type) -> None:
+        self._table_type = table_type
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, self._table_type) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+class _Undo:
+    """What a transaction touched: each item as it was, each stream's length before."""
+
+    def __init__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        self._items: dict[tuple[str, Any, Any], Any] = {}
+        self._streams: dict[str, int] = {}
+        for entry in transact_items:
+            for op_type, op in entry.items():
+                self._remember(backend, op_type, op)
+
+    def _remember(self, backend: Any, op_type: str, op: dict[str, Any]) -> None:
+        try:
+            table = backend.get_table(op["TableName"])
+            key = op["Item"] if op_type == "Put" else op["Key"]
+            hash_key, range_key = backend.get_keys_value(table, key)
+        except Exception:  # noqa: BLE001 - moto refuses this op itself, before writing anything
+            return
+        self._items.setdefault((op["TableName"], hash_key, range_key),
+                               copy.deepcopy(table.get_item(hash_key, range_key)))
+        if table.stream_shard is not None:
+            self._streams.setdefault(op["TableName"], len(table.stream_shard.items))
+
+    def rollback(self, backend: Any) -> None:
+        for (table_name, hash_key, range_key), item in self._items.items():
+            table = backend.get_table(table_name)
+            # moto's layout: items[hash] = item, or items[hash][range] = item
+            home, slot = (table.items, hash_key) if range_key is None else (table.items[hash_key], range_key)
+            if item is None:
+                home.pop(slot, None)
+            else:
+                home[slot] = item
+        for table_name, length in self._streams.items():
+            del backend.get_table(table_name).stream_shard.items[length:]
+
+
+def _patch_transactions() -> None:
+    import moto.dynamodb.models as models
+
+    models.copy = _TablesAsThemselves(models.Table)      # type: ignore[assignment]
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        undo = _Undo(self, transact_items)
+        try:
+            original(self, transact_items)
+        except BaseException:
+            undo.rollback(self)
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+# 2. DynamoDB Streams shard iterators -------------------------------------------------------------
+class _ExpiringIterators(OrderedDict):
+    """`shard_iterators` of a DynamoDBStreamsBackend: entries expire, and the oldest are dropped."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        now = time.monotonic()
+        super().__setitem__(key, (now, value))
+        self.move_to_end(key)
+        while self and (len(self) > MAX_LIVE_ITERATORS or next(iter(self.values()))[0] < now - ITERATOR_TTL_S):
+            self.popitem(last=False)
+
+    def __getitem__(self, key: str) -> Any:
+        issued, value = super().__getitem__(key)
+        if issued < time.monotonic() - ITERATOR_TTL_S:
+            raise KeyError(key)
+        return value
+
+
+def _patch_stream_iterators() -> None:
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    original_init = DynamoDBStreamsBackend.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.shard_iterators = _ExpiringIterators()
+
+    DynamoDBStreamsBackend.__init__ = __init__
+
+
+# 3. Kinesis reads -------------------------------------------------------------------------------
+def _patch_kinesis_reads() -> None:
+    from moto.kinesis.models import Shard
+
+    def get_records(self: Any, last_sequence_id: str, limit: int | None) -> tuple[list, int, int]:
+        keys = _sorted_keys(self)
+        start = bisect.bisect_right(keys, int(last_sequence_id))
+        chosen = keys[start:start + limit] if limit else keys[start:]
+        results = [self.records[k] for k in chosen]
+        last = chosen[-1] if chosen else int(last_sequence_id)
+        behind = 0
+        if results:
+            behind = int((self.records[keys[-1]].created_at - results[-1].created_at) * 1000)
+        return results, last, behind
+
+    Shard.get_records = get_records
+
+
+def _sorted_keys(shard: Any) -> list[int]:
+    """The shard's sequence numbers in order (they only grow, and `records` keeps insertion
+    order), kept with the shard and extended by the records added since the last read."""
+    keys: list[int] = getattr(shard, "_tenantry_keys", [])
+    added = len(shard.records) - len(keys)
+    if added < 0 or (keys and keys[-1] not in shard.records):
+        keys = list(shard.records)              # records were removed: start over
+    elif added:
+        tail = reversed(shard.records)
+        keys.extend(reversed([next(tail) for _ in range(added)]))
+    shard._tenantry_keys = keys
+    return keys

@@ -1,0 +1,92 @@
+"""What the twin fixes in moto (tenantry.local.moto_patches): each test fails on unpatched moto."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from lambdas.eventstore import keys as k
+from tenantry.local import moto_patches
+from tests.aws import REGION, create_events_table
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(autouse=True)
+def patched():
+    moto_patches.apply()
+
+
+def _streams():
+    # moto's in-process mock routes DynamoDB Streams only with a "/" path (see ops.resources.Clients)
+    return boto3.client("dynamodbstreams", region_name=REGION,
+                        endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com/")
+
+
+def _stream_records(streams, arn: str, iterator: str) -> tuple[list, str]:
+    page = streams.get_records(ShardIterator=iterator)
+    return page["Records"], page["NextShardIterator"]
+
+
+def test_a_cancelled_transaction_leaves_stream_readers_reading_and_writes_nothing(dynamodb):
+    # GIVEN an events table with a stream, a reader at its head, and one event of account a
+    table = create_events_table(dynamodb)
+    streams = _streams()
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    item = {k.PARTITION_KEY: {"S": "a"}, k.SORT_KEY: {"N": "1"}}
+    dynamodb.put_item(TableName=table, Item=item)
+    records, iterator = _stream_records(streams, arn, iterator)
+    assert len(records) == 1
+    # WHEN a transfer-like transaction is cancelled: b's put is fine, a's version already exists
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {k.PARTITION_KEY: {"S": "b"}, k.SORT_KEY: {"N": "1"}},
+                     "ConditionExpression": f"attribute_not_exists({k.PARTITION_KEY})"}},
+            {"Put": {"TableName": table, "Item": item, "ConditionExpression": f"attribute_not_exists({k.PARTITION_KEY})"}},
+        ])
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    # THEN nothing of it is in the table or on the stream
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={k.PARTITION_KEY: {"S": "b"}, k.SORT_KEY: {"N": "1"}})
+    assert _stream_records(streams, arn, iterator)[0] == []
+    # AND the reader still sees what is written next (unpatched moto swapped the table: it never did)
+    dynamodb.put_item(TableName=table, Item={k.PARTITION_KEY: {"S": "c"}, k.SORT_KEY: {"N": "1"}})
+    records, _ = _stream_records(streams, arn, iterator)
+    assert [r["dynamodb"]["Keys"][k.PARTITION_KEY]["S"] for r in records] == ["c"]
+
+
+def test_stream_iterators_do_not_pile_up(dynamodb, monkeypatch):
+    # GIVEN a cap of 50 live iterators
+    monkeypatch.setattr(moto_patches, "MAX_LIVE_ITERATORS", 50)
+    table = create_events_table(dynamodb)
+    streams = _streams()
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    # WHEN a reader polls an idle stream 500 times
+    for _ in range(500):
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+    # THEN the backend holds at most the cap
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+    backend = dynamodbstreams_backends["123456789012"][REGION]
+    assert len(backend.shard_iterators) <= 50
+
+
+def test_kinesis_reads_start_where_the_iterator_points(moto):
+    # GIVEN a shard with 300 records
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+    sequence = [kinesis.put_record(StreamName="s", Data=str(i).encode(), PartitionKey="p")["SequenceNumber"]
+                for i in range(300)]
+    # WHEN reading 10 after the 200th, then on from there
+    iterator = kinesis.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",
+                                          ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                          StartingSequenceNumber=sequence[199])["ShardIterator"]
+    first = kinesis.get_records(ShardIterator=iterator, Limit=10)
+    kinesis.put_record(StreamName="s", Data=b"300", PartitionKey="p")
+    rest = kinesis.get_records(ShardIterator=first["NextShardIterator"], Limit=1000)
+    # THEN exactly those records, in order, including one added between the reads
+    assert [r["Data"] for r in first["Records"]] == [str(i).encode() for i in range(200, 210)]
+    assert [r["Data"] for r in rest["Records"]] == [str(i).encode() for i in range(210, 301)]

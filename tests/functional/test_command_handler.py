@@ -146,10 +146,26 @@ def test_account_at_folds_to_a_version(invoke):
     ({"id": "acc-1", "version": 0}, "version"),
     ({"id": "acc-1", "at": "yesterday"}, "at"),
     ({"id": "acc-1", "at": "2026-01-01T00:00:00"}, "at"),
+    ({"id": "acc-1", "at": "0318-04-27T04:59:20Z"}, "at"),          # was Lambda:Unhandled
+    ({"id": "acc-1", "at": "0001-01-01T00:00:00+01:00"}, "at"),     # was an OverflowError
+    ({"id": "acc-1", "at": "9999-12-31T23:59:59-01:00"}, "at"),
+    ({"id": "acc-1", "at": "-2017-05-01T00:00:00Z"}, "at"),
+    ({"id": "acc-1", "at": "2026-01-01T10:15:60Z"}, "at"),
+    ({"id": "acc-1", "at": "2026-01-01T00:00:00+24:00"}, "at"),
 ])
 def test_account_at_rejects_bad_arguments_naming_the_field(invoke, arguments, field):
     assert error_type(invoke("Query", "accountAt", arguments)) == "ValidationError"
     assert invoke("Query", "accountAt", arguments)["error"]["info"]["fields"] == [field]
+
+
+@pytest.mark.parametrize("at", ["2999-01-01T00:00:00Z", "2999-01-01T00:00:00+00:00", "2999-01-01T05:30:00+05:30",
+                                "2998-12-31T23:59:60Z", "2999-01-01T00:00:00.123456789-00:00"])
+def test_account_at_answers_every_form_of_an_instant_alike(invoke, at):
+    # GIVEN an account with two events
+    open_account(invoke)
+    mutation(invoke, "deposit", accountId="acc-1", amount=5, commandId="d")
+    # WHEN it is read as of a later instant, written in any AWSDateTime form THEN it is the latest state
+    assert invoke("Query", "accountAt", {"id": "acc-1", "at": at})["version"] == 2
 
 
 def test_account_at_takes_a_version_or_an_instant_not_both(invoke):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lambdas.eventstore import keys
 from lambdas.handlers import commands, settings
 from tenantry.appsync import spec
 from tenantry.appsync.executor import FieldCall, FieldExecutor
@@ -201,10 +202,66 @@ def test_through_lambda_js_a_domain_error_reaches_the_client_typed(invoke, dynam
 
 def test_log_lines_carry_the_tenant_id(invoke, monkeypatch):
     # GIVEN the handler's log stream captured
-    stream = io.StringIO()
-    monkeypatch.setattr(commands.logger.registered_handler, "stream", stream)
+    stream = captured_log(monkeypatch)
     # WHEN a command is rejected (it logs why)
     mutation(invoke, "deposit", accountId="ghost", amount=5, commandId="d")
     # THEN every line names the tenant
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines and all(line["tenant_id"] == TENANT for line in lines)
+
+
+def corrupt_event_type(dynamodb, events_table, account_id: str, version: int) -> None:
+    """The stored event at `version` gets an event type no code knows (a bad deploy, say)."""
+    key = {"pk": {"S": account_id}, "v": {"N": str(version)}}
+    item = dynamodb.get_item(TableName=events_table, Key=key)["Item"]
+    dynamodb.put_item(TableName=events_table, Item=item | {keys.EVENT_TYPE: {"S": "MoneyTeleported"}})
+
+
+def captured_log(monkeypatch) -> io.StringIO:
+    stream = io.StringIO()
+    monkeypatch.setattr(commands.logger.registered_handler, "stream", stream)
+    return stream
+
+
+def test_an_unreadable_history_is_an_internal_failure_with_an_error_id(invoke, dynamodb, events_table, monkeypatch):
+    # GIVEN an account whose stored history holds an unknown event type
+    open_account(invoke, "victim")
+    mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d1")
+    corrupt_event_type(dynamodb, events_table, "victim", 2)
+    before = count_items(dynamodb, events_table)
+    log = captured_log(monkeypatch)
+    # WHEN a command loads it
+    result = mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d2")
+    # THEN the client gets the generic InternalFailure, its id the Lambda request id, none of the internals
+    assert result == {"error": {"type": "InternalFailure", "message": "An internal error occurred (error id req-1)",
+                                "info": {"errorId": "req-1"}}}
+    # AND nothing was written
+    assert count_items(dynamodb, events_table) == before
+    # AND the log line under that id has the tenant, the traceback and the text
+    [line] = [json.loads(raw) for raw in log.getvalue().splitlines() if "internal failure" in raw]
+    assert (line["level"], line["error_id"], line["tenant_id"]) == ("ERROR", "req-1", TENANT)
+    assert "UnknownEventTypeError" in line["exception"] and "Traceback" in line["exception"]
+    assert "victim v2" in line["exception"]
+
+
+def test_through_lambda_js_an_internal_failure_reaches_the_client_without_its_text(invoke, dynamodb, events_table):
+    # GIVEN the real resolver in front of the real handler, and an account with an unreadable history
+    open_account(invoke, "victim")
+    mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d1")
+    corrupt_event_type(dynamodb, events_table, "victim", 2)
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, InProcessLambda(dynamodb)) as executor:
+        # WHEN a deposit is resolved
+        outcome = executor.resolve(FieldCall("Mutation", "deposit", {"input": {
+            "accountId": "victim", "amount": 5, "commandId": "d2"}}, None, None, {}, ["version"], "{ version }"))
+    # THEN the GraphQL error is InternalFailure with the error id, and nothing else
+    [error] = outcome.errors
+    assert (error["errorType"], error["message"], error["errorInfo"]) == (
+        "InternalFailure", "An internal error occurred (error id req-1)", {"errorId": "req-1"})
+
+
+def test_through_lambda_js_a_bad_instant_is_a_validation_error(invoke, dynamodb):
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, InProcessLambda(dynamodb)) as executor:
+        outcome = executor.resolve(FieldCall("Query", "accountAt", {"id": "acc-1", "at": "0318-04-27T04:59:20Z"},
+                                             None, None, {}, ["id"], "{ id }"))
+    [error] = outcome.errors
+    assert (error["errorType"], error["errorInfo"]) == ("ValidationError", {"fields": ["at"]})

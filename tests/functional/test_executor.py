@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -101,7 +102,7 @@ def test_ledger_is_oldest_first(executor, dynamodb):
 def test_a_forged_next_token_is_a_field_error(executor):
     outcome = executor.resolve(call("Query", "ledger", accountId="acc-1", nextToken="%%%not-a-token"))
     assert outcome.data is None
-    assert [e["errorType"] for e in outcome.errors] == ["DynamoDB:DynamoDbException"]
+    assert [e["errorType"] for e in outcome.errors] == ["InternalFailure"]
     assert outcome.errors[0]["path"] == ["ledger"]
 
 
@@ -129,13 +130,22 @@ def test_a_domain_error_reported_by_the_lambda_has_its_error_type(executor, back
                                "errorInfo": {"balance": 0}, "path": ["withdraw"], "locations": []}]
 
 
-def test_an_unhandled_lambda_failure_is_lambda_unhandled(executor, backends):
+def test_an_unhandled_lambda_failure_is_an_internal_failure_with_its_text_only_in_the_log(executor, backends, caplog):
+    # GIVEN a Lambda that crashes with a message naming internals
     def crash(event: dict) -> Any:
-        raise RuntimeError("boom")
+        raise RuntimeError("boom: table acme-events, key victim")
     backends.lambda_handler = crash
-    outcome = executor.resolve(call("Query", "accountAt", id="acc-1"))
+    # WHEN a field resolved by it is called
+    with caplog.at_level(logging.ERROR, logger="tenantry.appsync.resolvers"):
+        outcome = executor.resolve(call("Query", "accountAt", id="acc-1"))
+    # THEN the client gets InternalFailure, an error id and Lambda's error type, and not the text
     assert outcome.data is None
-    assert [(e["errorType"], e["message"]) for e in outcome.errors] == [("Lambda:Unhandled", "boom")]
+    [error] = outcome.errors
+    error_id = error["errorInfo"]["errorId"]
+    assert (error["errorType"], error["message"]) == ("InternalFailure", f"An internal error occurred (error id {error_id})")
+    assert error["errorInfo"]["cause"] == "Lambda:Unhandled"
+    # AND the log has the text under that id
+    assert any(error_id in r.getMessage() and "boom: table acme-events" in r.getMessage() for r in caplog.records)
 
 
 def test_publish_echoes_its_input_through_the_none_data_source(executor):

@@ -59,14 +59,19 @@ def test_page_response_keeps_items_and_next_token(runtime, code_file, key):
 
 
 @pytest.mark.parametrize("code_file", sorted({r.code_file for r in API_SPEC.resolvers}))
-def test_every_response_turns_ctx_error_into_util_error(runtime, code_file):
-    # GIVEN a data source failure WHEN any response handler runs THEN it raises it as a typed error
+def test_every_response_hides_a_data_source_failure_behind_an_error_id(runtime, code_file):
+    # GIVEN a data source failure WHEN any response handler runs
     failed = {**ctx(id="a", ownerId="o", accountId="a"), "result": None,
-              "error": {"message": "throttled", "type": "DynamoDB:ProvisionedThroughputExceededException"}}
+              "error": {"message": "Throughput exceeded on table acme-accounts", "type": "DynamoDB:ProvisionedThroughputExceededException"}}
     evaluation = runtime.run(code_file, "response", failed)
+    # THEN the field fails with InternalFailure, an error id and the data source's error type, not its text
     assert evaluation.outcome == "error"
-    assert evaluation.error == {"message": "throttled", "errorType": "DynamoDB:ProvisionedThroughputExceededException",
-                                "data": None, "errorInfo": None}
+    error_id = evaluation.error["errorInfo"]["errorId"]
+    assert evaluation.error == {"message": f"An internal error occurred (error id {error_id})", "errorType": "InternalFailure",
+                                "data": None, "errorInfo": {"errorId": error_id, "cause": "DynamoDB:ProvisionedThroughputExceededException"}}
+    # AND the text is logged under that id
+    assert [line["level"] for line in evaluation.logs] == ["ERROR"]
+    assert error_id in evaluation.logs[0]["message"] and "acme-accounts" in evaluation.logs[0]["message"]
 
 
 @pytest.mark.parametrize("code_file, arguments, field", [

@@ -1,6 +1,14 @@
 // Query.ledger: an account's ledger entries, oldest first (sort key = version), paged.
 import { util } from '@aws-appsync/utils';
 
+// How AppSync reports a nextToken it cannot use. The token is opaque: the DynamoDB start key,
+// encrypted. One that does not decrypt fails with UserIllegalArgumentException ("Invalid pagination
+// token given."); a real one sent with another query has its start key refused by DynamoDB, a
+// ValidationException that AppSync reports as DynamoDbException. Everything else in the request is
+// fixed by this file and tested, so with a token present either type means the client's token is
+// bad. Recognised by errorType, never by message text (which is AppSync's to change).
+const BAD_TOKEN_ERRORS = ['DynamoDB:UserIllegalArgumentException', 'DynamoDB:DynamoDbException'];
+
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
 
@@ -9,6 +17,11 @@ const ID = '[A-Za-z0-9_-]{1,64}';
 export function request(ctx) {
   if (!util.matches(ID, ctx.args.accountId)) {
     util.error('accountId must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError');
+  }
+  // The token's format is AppSync's and undocumented, so the only shape checked here is the one
+  // every token has (a non-empty string); a wrong one is recognised from the data source's answer.
+  if (ctx.args.nextToken === '') {
+    util.error('nextToken is not valid', 'ValidationError', null, { fields: ['nextToken'] });
   }
   const requested = ctx.args.limit == null ? DEFAULT_LIMIT : ctx.args.limit;
   return {
@@ -26,6 +39,9 @@ export function request(ctx) {
 
 export function response(ctx) {
   if (ctx.error) {
+    if (ctx.args.nextToken != null && BAD_TOKEN_ERRORS.includes(ctx.error.type)) {
+      util.error('nextToken is not valid', 'ValidationError', null, { fields: ['nextToken'] });
+    }
     internalFailure(ctx.error);
   }
   return { items: ctx.result.items, nextToken: ctx.result.nextToken };

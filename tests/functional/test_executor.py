@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -99,11 +101,47 @@ def test_ledger_is_oldest_first(executor, dynamodb):
     assert page["nextToken"] is None
 
 
-def test_a_forged_next_token_is_a_field_error(executor):
-    outcome = executor.resolve(call("Query", "ledger", accountId="acc-1", nextToken="%%%not-a-token"))
+def forged_token(key: dict) -> str:
+    """A token in the twin's first format: the base64 of a start key anyone could write."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+@pytest.mark.parametrize("field, arguments", [("accounts", {"ownerId": "o"}), ("ledger", {"accountId": "acc-1"})])
+@pytest.mark.parametrize("token", [
+    "garbage", "%%%not-a-token", "é", "eyJ2ZXJzaW9uIjoxfQ==.0000",
+    forged_token({"id": "plain"}),                           # botocore raised on this one before
+    forged_token({"id": {"S": "a1"}, "ownerId": {"S": "o"}}),
+])
+def test_a_next_token_the_twin_did_not_issue_is_a_validation_error(executor, field, arguments, token):
+    # GIVEN a nextToken that is not one this API issued WHEN the page is requested
+    outcome = executor.resolve(call("Query", field, nextToken=token, **arguments))
+    # THEN the field fails with ValidationError naming nextToken
     assert outcome.data is None
-    assert [e["errorType"] for e in outcome.errors] == ["InternalFailure"]
-    assert outcome.errors[0]["path"] == ["ledger"]
+    assert [(e["errorType"], e["message"], e["errorInfo"], e["path"]) for e in outcome.errors] == [
+        ("ValidationError", "nextToken is not valid", {"fields": ["nextToken"]}, [field])]
+
+
+def test_a_tampered_next_token_is_a_validation_error(executor, dynamodb):
+    # GIVEN a real token whose start key a client rewrote
+    for account_id in ("a1", "a2"):
+        dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account(account_id)))
+    token = executor.resolve(call("Query", "accounts", ownerId="alice", limit=1)).data["nextToken"]
+    _, mac = token.split(".")
+    tampered = forged_token({"key": {"id": {"S": "a0"}, "ownerId": {"S": "alice"}}}) + "." + mac
+    # WHEN it is sent THEN it is not valid
+    outcome = executor.resolve(call("Query", "accounts", ownerId="alice", nextToken=tampered))
+    assert [e["errorType"] for e in outcome.errors] == ["ValidationError"]
+
+
+def test_a_next_token_of_another_query_is_a_validation_error(executor, dynamodb):
+    # GIVEN a real token from alice's first page
+    for account_id in ("a1", "a2"):
+        dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account(account_id)))
+    token = executor.resolve(call("Query", "accounts", ownerId="alice", limit=1)).data["nextToken"]
+    # WHEN it is sent with bob's query (DynamoDB refuses a start key outside the key condition)
+    outcome = executor.resolve(call("Query", "accounts", ownerId="bob", nextToken=token))
+    # THEN it is not valid there
+    assert [(e["errorType"], e["errorInfo"]) for e in outcome.errors] == [("ValidationError", {"fields": ["nextToken"]})]
 
 
 def test_command_mutation_sends_the_direct_lambda_event(executor, backends):

@@ -1,12 +1,14 @@
 // Query.account: one item of the accounts read model (DynamoDB data source "accounts").
 import { util } from '@aws-appsync/utils';
 
+// lambdas/banking/rules.py ID_PATTERN, without its anchors: util.matches matches the whole string.
+// tests/unit/test_limits_agree.py checks both accept and refuse the same ids.
 const ID = '[A-Za-z0-9_-]{1,64}';
 
 export function request(ctx) {
   // A malformed id can match nothing: answer ValidationError instead of a DynamoDB error.
   if (!util.matches(ID, ctx.args.id)) {
-    util.error('id must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError');
+    util.error('id must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError', null, { fields: ['id'] });
   }
   return {
     operation: 'GetItem',

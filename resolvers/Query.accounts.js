@@ -9,15 +9,28 @@ import { util } from '@aws-appsync/utils';
 // bad. Recognised by errorType, never by message text (which is AppSync's to change).
 const BAD_TOKEN_ERRORS = ['DynamoDB:UserIllegalArgumentException', 'DynamoDB:DynamoDbException'];
 
+// lambdas/banking/rules.py: DEFAULT_PAGE_LIMIT, MIN_PAGE_LIMIT, MAX_PAGE_LIMIT (APPSYNC_JS cannot
+// import it; tests/unit/test_limits_agree.py checks that this file clamps as those say).
 const DEFAULT_LIMIT = 50;
+const MIN_LIMIT = 1;
 const MAX_LIMIT = 100;
 
+// lambdas/banking/rules.py MAX_OWNER_ID_LENGTH and OWNER_ID_PATTERN: an ownerId that openAccount
+// refuses can own nothing, one it accepts must be listable (tests/unit/test_limits_agree.py runs both
+// sides over one corpus). Lengths are UTF-16 code units: what `.length` counts, here as on AppSync,
+// and what rules.utf16_length counts there.
 const MAX_OWNER_ID_LENGTH = 128;
+// No C0 control character, and no lone surrogate (pydantic refuses a string holding one). Written for
+// whichever regex engine util.matches runs: Java's reads a surrogate pair as one code point (matched
+// by the first class), JavaScript's as two units (matched by the second alternative); a lone
+// surrogate matches neither.
+const OWNER_ID = '(?:[^\\x00-\\x1f\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])+';
 
 export function request(ctx) {
   const owner = ctx.args.ownerId;
-  if (owner.length < 1 || owner.length > MAX_OWNER_ID_LENGTH) {
-    util.error(`ownerId must be 1..${MAX_OWNER_ID_LENGTH} characters`, 'ValidationError');
+  if (owner.length < 1 || owner.length > MAX_OWNER_ID_LENGTH || !util.matches(OWNER_ID, owner)) {
+    util.error(`ownerId must be 1..${MAX_OWNER_ID_LENGTH} UTF-16 code units of text without control characters`,
+      'ValidationError', null, { fields: ['ownerId'] });
   }
   // The token's format is AppSync's and undocumented, so the only shape checked here is the one
   // every token has (a non-empty string); a wrong one is recognised from the data source's answer.
@@ -33,7 +46,7 @@ export function request(ctx) {
       expressionNames: { '#owner': 'ownerId' },
       expressionValues: util.dynamodb.toMapValues({ ':owner': ctx.args.ownerId }),
     },
-    limit: Math.min(Math.max(requested, 1), MAX_LIMIT),
+    limit: Math.min(Math.max(requested, MIN_LIMIT), MAX_LIMIT),
     nextToken: ctx.args.nextToken,
     scanIndexForward: true,
   };

@@ -9,14 +9,19 @@ import { util } from '@aws-appsync/utils';
 // bad. Recognised by errorType, never by message text (which is AppSync's to change).
 const BAD_TOKEN_ERRORS = ['DynamoDB:UserIllegalArgumentException', 'DynamoDB:DynamoDbException'];
 
+// lambdas/banking/rules.py: DEFAULT_PAGE_LIMIT, MIN_PAGE_LIMIT, MAX_PAGE_LIMIT (APPSYNC_JS cannot
+// import it; tests/unit/test_limits_agree.py checks that this file clamps as those say).
 const DEFAULT_LIMIT = 50;
+const MIN_LIMIT = 1;
 const MAX_LIMIT = 100;
 
+// lambdas/banking/rules.py ID_PATTERN, without its anchors: util.matches matches the whole string.
+// tests/unit/test_limits_agree.py checks both accept and refuse the same ids.
 const ID = '[A-Za-z0-9_-]{1,64}';
 
 export function request(ctx) {
   if (!util.matches(ID, ctx.args.accountId)) {
-    util.error('accountId must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError');
+    util.error('accountId must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError', null, { fields: ['accountId'] });
   }
   // The token's format is AppSync's and undocumented, so the only shape checked here is the one
   // every token has (a non-empty string); a wrong one is recognised from the data source's answer.
@@ -31,7 +36,7 @@ export function request(ctx) {
       expressionNames: { '#account': 'accountId' },
       expressionValues: util.dynamodb.toMapValues({ ':account': ctx.args.accountId }),
     },
-    limit: Math.min(Math.max(requested, 1), MAX_LIMIT),
+    limit: Math.min(Math.max(requested, MIN_LIMIT), MAX_LIMIT),
     nextToken: ctx.args.nextToken,
     scanIndexForward: true,
   };

@@ -92,6 +92,23 @@ def test_invalid_input_is_a_validation_error_naming_the_field(invoke, dynamodb, 
     assert count_items(dynamodb, events_table) == before
 
 
+@pytest.mark.parametrize("owner_id, accepted", [
+    ("\U0001F600" * 64, True),          # 128 UTF-16 units: the limit
+    ("\U0001F600" * 100, False),        # 100 code points, 200 units: accepted before, and never listable
+    ("a" * 127 + "\U0001F600", False),
+])
+def test_an_owner_id_is_measured_in_utf16_units_as_the_accounts_query_measures_it(invoke, dynamodb, events_table,
+                                                                                 owner_id, accepted):
+    # GIVEN an ownerId near the limit WHEN an account is opened for it
+    result = mutation(invoke, "openAccount", accountId="acc-1", ownerId=owner_id, currency="EUR", commandId="o")
+    # THEN it opens exactly when accounts(ownerId:) would list it; a refusal names ownerId and writes nothing
+    if accepted:
+        assert result["version"] == 1
+    else:
+        assert (error_type(result), result["error"]["info"]["fields"]) == ("ValidationError", ["ownerId"])
+        assert count_items(dynamodb, events_table) == 0
+
+
 @pytest.mark.parametrize("arrange, act, expected", [
     (lambda i: None, lambda i: mutation(i, "deposit", accountId="ghost", amount=5, commandId="d"), "AccountNotFound"),
     (open_account, lambda i: mutation(i, "openAccount", accountId="acc-1", ownerId="bob", currency="EUR",

@@ -91,6 +91,18 @@ def test_accounts_pages_through_an_owners_accounts_with_an_opaque_token(executor
     assert second["nextToken"] is None
 
 
+@pytest.mark.parametrize("owner_id, accepted", [("\U0001F600" * 64, True), ("\U0001F600" * 100, False)])
+def test_accounts_measures_an_owner_id_as_open_account_does(executor, dynamodb, owner_id, accepted):
+    # GIVEN an account whose owner id is 64 emoji (128 UTF-16 units, the most openAccount accepts)
+    dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account("e1", owner="\U0001F600" * 64)))
+    # WHEN an owner id is listed THEN 64 emoji list that account, 100 emoji are refused as openAccount refuses them
+    outcome = executor.resolve(call("Query", "accounts", ownerId=owner_id))
+    if accepted:
+        assert ([a["id"] for a in outcome.data["items"]], outcome.errors) == (["e1"], [])
+    else:
+        assert [(e["errorType"], e["errorInfo"]) for e in outcome.errors] == [("ValidationError", {"fields": ["ownerId"]})]
+
+
 def test_ledger_is_oldest_first(executor, dynamodb):
     for version in (3, 1, 2):
         dynamodb.put_item(TableName=LEDGER, Item=marshal({

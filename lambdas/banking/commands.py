@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from . import rules
 
+
+def _owner_id_length(value: str) -> str:
+    # Measured as the resolvers measure it (`rules.utf16_length`), so that an owner whose accounts
+    # can be opened can also list them. A lone surrogate never gets here: pydantic refuses a str it
+    # cannot encode as UTF-8, and the resolvers refuse one too.
+    if not 1 <= rules.utf16_length(value) <= rules.MAX_OWNER_ID_LENGTH:
+        raise ValueError(f"must be 1..{rules.MAX_OWNER_ID_LENGTH} UTF-16 code units long")
+    return value
+
+
 Id = Annotated[str, StringConstraints(pattern=rules.ID_PATTERN)]
 Currency = Annotated[str, StringConstraints(pattern=rules.CURRENCY_PATTERN)]
 Amount = Annotated[int, Field(ge=rules.MIN_AMOUNT, le=rules.MAX_AMOUNT, strict=True)]
-OwnerId = Annotated[str, StringConstraints(min_length=1, max_length=rules.MAX_OWNER_ID_LENGTH, pattern=r"^[^\x00-\x1f]+$")]
+OwnerId = Annotated[str, StringConstraints(pattern=rules.OWNER_ID_PATTERN), AfterValidator(_owner_id_length)]
 
 
 class Command(BaseModel):

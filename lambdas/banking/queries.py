@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lambdas.eventstore.envelope import normalize_instant
 
+from . import rules
 from .commands import Id
 
 
@@ -19,12 +20,17 @@ class AccountAt(BaseModel):
 
     id: Id
     version: Annotated[int, Field(ge=1, strict=True)] | None = None
-    at: str | None = None      # any ISO-8601 offset; normalized to UTC
+    at: str | None = None      # an AWSDateTime, any offset; normalized to the stored UTC layout
 
     @field_validator("at")
     @classmethod
     def _instant(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_instant(value)
+        if value is None:
+            return None
+        instant = normalize_instant(value)   # fixed width: instants compare as strings
+        if instant < rules.EARLIEST_INSTANT:
+            raise ValueError(f"must not be earlier than {rules.EARLIEST_INSTANT} (nothing is recorded before it)")
+        return instant
 
     @model_validator(mode="after")
     def _one_of(self) -> "AccountAt":

@@ -64,3 +64,13 @@ class UnknownEventTypeError(CorruptEventError):
         super().__init__(aggregate_id, version, f"unknown event type {event_type} v{schema_version}")
         self.event_type = event_type
         self.schema_version = schema_version
+
+
+class InvalidInstantError(EventStoreError, ValueError):
+    """`text` is not an instant the event store can compare with `occurred_at`. A ValueError too,
+    so that a pydantic validator calling `normalize_instant` reports it as a validation error."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"{text!r} {reason}")
+        self.text = text
+        self.reason = reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from lambdas.banking.queries import AccountAt
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
 from lambdas.eventstore.envelope import CommandContext
-from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error
+from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error, internal_failure
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="commands")
@@ -91,6 +92,18 @@ def validation_error(exc: ValidationError) -> dict:
     logger.info("command invalid", extra={"errors": exc.error_count()})
     metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=1)
     return from_validation_error(exc)
+
+
+@app.exception_handler(Exception)
+def unexpected_error(exc: Exception) -> dict:
+    """Anything the handlers above do not translate is our fault, not the caller's (a corrupt
+    history, a bug, an AWS failure). Powertools picks the most specific handler by the exception's
+    MRO, so this one only sees what the typed ones do not. The client gets an error id; the log
+    line under that id has the traceback (and, from the logger's keys, the tenant and request)."""
+    error_id = getattr(app.lambda_context, "aws_request_id", None) or str(uuid.uuid4())
+    logger.exception("internal failure", extra={"error_id": error_id}, exc_info=exc)
+    metrics.add_metric(name="InternalFailures", unit=MetricUnit.Count, value=1)
+    return internal_failure(error_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER)

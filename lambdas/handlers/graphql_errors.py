@@ -3,7 +3,9 @@
 The command Lambda returns `{"error": {"message", "type", "info"}}` instead of raising, and the
 generic `resolvers/lambda.js` turns it into `util.error(message, type, null, info)`: that is how
 a direct Lambda resolver gets a typed `errorType` (a raised exception would surface as
-"Lambda:Unhandled"). Anything not translated here is a bug and is raised as such.
+"Lambda:Unhandled"). Anything else is an internal fault: the client gets `InternalFailure` with a
+generic message and an error id, never the exception's text (DESIGN section 6), which the handler
+logs under that id.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 from lambdas.banking.errors import DomainError
 
 VALIDATION_ERROR = "ValidationError"
+INTERNAL_FAILURE = "InternalFailure"
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -31,3 +34,7 @@ def from_validation_error(exc: ValidationError) -> dict:
     problems = [(".".join(str(part) for part in e["loc"]) or "input", e["msg"]) for e in exc.errors()]
     message = "; ".join(f"{field}: {msg}" for field, msg in problems)
     return appsync_error(VALIDATION_ERROR, message, {"fields": [field for field, _ in problems]})
+
+
+def internal_failure(error_id: str) -> dict:
+    return appsync_error(INTERNAL_FAILURE, f"An internal error occurred (error id {error_id})", {"errorId": error_id})

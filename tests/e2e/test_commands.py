@@ -221,3 +221,15 @@ def test_failed_command_writes_nothing(api):
     before = api.execute(doc.ACCOUNT_AT, {"id": account_id})["accountAt"]
     error_of(api, doc.WITHDRAW, money(account_id, 11))
     assert api.execute(doc.ACCOUNT_AT, {"id": account_id})["accountAt"] == before
+
+
+@pytest.mark.parametrize("query, variables", [
+    (doc.ACCOUNTS, {"ownerId": "o", "nextToken": "garbage"}),
+    (doc.LEDGER, {"accountId": "acc-1", "nextToken": "garbage"}),
+    (doc.ACCOUNT_AT, {"id": "x", "at": "0318-04-27T04:59:20Z"}),
+    (doc.OPEN, {"input": {"ownerId": "\U0001F600" * 100, "currency": "EUR", "commandId": "emoji-owner"}}),
+])
+def test_what_the_fuzzer_found_is_a_validation_error(api, query, variables):
+    # GIVEN the inputs that used to give DynamoDB:DynamoDbException, Lambda:Unhandled, or an
+    # account its owner could never list WHEN they are sent THEN each is a ValidationError
+    assert error_of(api, query, variables)["errorType"] == "ValidationError"

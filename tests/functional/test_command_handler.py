@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lambdas.eventstore import keys
 from lambdas.handlers import commands, settings
 from tenantry.appsync import spec
 from tenantry.appsync.executor import FieldCall, FieldExecutor
@@ -91,6 +92,23 @@ def test_invalid_input_is_a_validation_error_naming_the_field(invoke, dynamodb, 
     assert count_items(dynamodb, events_table) == before
 
 
+@pytest.mark.parametrize("owner_id, accepted", [
+    ("\U0001F600" * 64, True),          # 128 UTF-16 units: the limit
+    ("\U0001F600" * 100, False),        # 100 code points, 200 units: accepted before, and never listable
+    ("a" * 127 + "\U0001F600", False),
+])
+def test_an_owner_id_is_measured_in_utf16_units_as_the_accounts_query_measures_it(invoke, dynamodb, events_table,
+                                                                                 owner_id, accepted):
+    # GIVEN an ownerId near the limit WHEN an account is opened for it
+    result = mutation(invoke, "openAccount", accountId="acc-1", ownerId=owner_id, currency="EUR", commandId="o")
+    # THEN it opens exactly when accounts(ownerId:) would list it; a refusal names ownerId and writes nothing
+    if accepted:
+        assert result["version"] == 1
+    else:
+        assert (error_type(result), result["error"]["info"]["fields"]) == ("ValidationError", ["ownerId"])
+        assert count_items(dynamodb, events_table) == 0
+
+
 @pytest.mark.parametrize("arrange, act, expected", [
     (lambda i: None, lambda i: mutation(i, "deposit", accountId="ghost", amount=5, commandId="d"), "AccountNotFound"),
     (open_account, lambda i: mutation(i, "openAccount", accountId="acc-1", ownerId="bob", currency="EUR",
@@ -146,10 +164,26 @@ def test_account_at_folds_to_a_version(invoke):
     ({"id": "acc-1", "version": 0}, "version"),
     ({"id": "acc-1", "at": "yesterday"}, "at"),
     ({"id": "acc-1", "at": "2026-01-01T00:00:00"}, "at"),
+    ({"id": "acc-1", "at": "0318-04-27T04:59:20Z"}, "at"),          # was Lambda:Unhandled
+    ({"id": "acc-1", "at": "0001-01-01T00:00:00+01:00"}, "at"),     # was an OverflowError
+    ({"id": "acc-1", "at": "9999-12-31T23:59:59-01:00"}, "at"),
+    ({"id": "acc-1", "at": "-2017-05-01T00:00:00Z"}, "at"),
+    ({"id": "acc-1", "at": "2026-01-01T10:15:60Z"}, "at"),
+    ({"id": "acc-1", "at": "2026-01-01T00:00:00+24:00"}, "at"),
 ])
 def test_account_at_rejects_bad_arguments_naming_the_field(invoke, arguments, field):
     assert error_type(invoke("Query", "accountAt", arguments)) == "ValidationError"
     assert invoke("Query", "accountAt", arguments)["error"]["info"]["fields"] == [field]
+
+
+@pytest.mark.parametrize("at", ["2999-01-01T00:00:00Z", "2999-01-01T00:00:00+00:00", "2999-01-01T05:30:00+05:30",
+                                "2998-12-31T23:59:60Z", "2999-01-01T00:00:00.123456789-00:00"])
+def test_account_at_answers_every_form_of_an_instant_alike(invoke, at):
+    # GIVEN an account with two events
+    open_account(invoke)
+    mutation(invoke, "deposit", accountId="acc-1", amount=5, commandId="d")
+    # WHEN it is read as of a later instant, written in any AWSDateTime form THEN it is the latest state
+    assert invoke("Query", "accountAt", {"id": "acc-1", "at": at})["version"] == 2
 
 
 def test_account_at_takes_a_version_or_an_instant_not_both(invoke):
@@ -185,10 +219,66 @@ def test_through_lambda_js_a_domain_error_reaches_the_client_typed(invoke, dynam
 
 def test_log_lines_carry_the_tenant_id(invoke, monkeypatch):
     # GIVEN the handler's log stream captured
-    stream = io.StringIO()
-    monkeypatch.setattr(commands.logger.registered_handler, "stream", stream)
+    stream = captured_log(monkeypatch)
     # WHEN a command is rejected (it logs why)
     mutation(invoke, "deposit", accountId="ghost", amount=5, commandId="d")
     # THEN every line names the tenant
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines and all(line["tenant_id"] == TENANT for line in lines)
+
+
+def corrupt_event_type(dynamodb, events_table, account_id: str, version: int) -> None:
+    """The stored event at `version` gets an event type no code knows (a bad deploy, say)."""
+    key = {"pk": {"S": account_id}, "v": {"N": str(version)}}
+    item = dynamodb.get_item(TableName=events_table, Key=key)["Item"]
+    dynamodb.put_item(TableName=events_table, Item=item | {keys.EVENT_TYPE: {"S": "MoneyTeleported"}})
+
+
+def captured_log(monkeypatch) -> io.StringIO:
+    stream = io.StringIO()
+    monkeypatch.setattr(commands.logger.registered_handler, "stream", stream)
+    return stream
+
+
+def test_an_unreadable_history_is_an_internal_failure_with_an_error_id(invoke, dynamodb, events_table, monkeypatch):
+    # GIVEN an account whose stored history holds an unknown event type
+    open_account(invoke, "victim")
+    mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d1")
+    corrupt_event_type(dynamodb, events_table, "victim", 2)
+    before = count_items(dynamodb, events_table)
+    log = captured_log(monkeypatch)
+    # WHEN a command loads it
+    result = mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d2")
+    # THEN the client gets the generic InternalFailure, its id the Lambda request id, none of the internals
+    assert result == {"error": {"type": "InternalFailure", "message": "An internal error occurred (error id req-1)",
+                                "info": {"errorId": "req-1"}}}
+    # AND nothing was written
+    assert count_items(dynamodb, events_table) == before
+    # AND the log line under that id has the tenant, the traceback and the text
+    [line] = [json.loads(raw) for raw in log.getvalue().splitlines() if "internal failure" in raw]
+    assert (line["level"], line["error_id"], line["tenant_id"]) == ("ERROR", "req-1", TENANT)
+    assert "UnknownEventTypeError" in line["exception"] and "Traceback" in line["exception"]
+    assert "victim v2" in line["exception"]
+
+
+def test_through_lambda_js_an_internal_failure_reaches_the_client_without_its_text(invoke, dynamodb, events_table):
+    # GIVEN the real resolver in front of the real handler, and an account with an unreadable history
+    open_account(invoke, "victim")
+    mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d1")
+    corrupt_event_type(dynamodb, events_table, "victim", 2)
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, InProcessLambda(dynamodb)) as executor:
+        # WHEN a deposit is resolved
+        outcome = executor.resolve(FieldCall("Mutation", "deposit", {"input": {
+            "accountId": "victim", "amount": 5, "commandId": "d2"}}, None, None, {}, ["version"], "{ version }"))
+    # THEN the GraphQL error is InternalFailure with the error id, and nothing else
+    [error] = outcome.errors
+    assert (error["errorType"], error["message"], error["errorInfo"]) == (
+        "InternalFailure", "An internal error occurred (error id req-1)", {"errorId": "req-1"})
+
+
+def test_through_lambda_js_a_bad_instant_is_a_validation_error(invoke, dynamodb):
+    with FieldExecutor(API_SPEC, RESOLVER_DIR, InProcessLambda(dynamodb)) as executor:
+        outcome = executor.resolve(FieldCall("Query", "accountAt", {"id": "acc-1", "at": "0318-04-27T04:59:20Z"},
+                                             None, None, {}, ["id"], "{ id }"))
+    [error] = outcome.errors
+    assert (error["errorType"], error["errorInfo"]) == ("ValidationError", {"fields": ["at"]})

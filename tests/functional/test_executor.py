@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -88,6 +91,18 @@ def test_accounts_pages_through_an_owners_accounts_with_an_opaque_token(executor
     assert second["nextToken"] is None
 
 
+@pytest.mark.parametrize("owner_id, accepted", [("\U0001F600" * 64, True), ("\U0001F600" * 100, False)])
+def test_accounts_measures_an_owner_id_as_open_account_does(executor, dynamodb, owner_id, accepted):
+    # GIVEN an account whose owner id is 64 emoji (128 UTF-16 units, the most openAccount accepts)
+    dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account("e1", owner="\U0001F600" * 64)))
+    # WHEN an owner id is listed THEN 64 emoji list that account, 100 emoji are refused as openAccount refuses them
+    outcome = executor.resolve(call("Query", "accounts", ownerId=owner_id))
+    if accepted:
+        assert ([a["id"] for a in outcome.data["items"]], outcome.errors) == (["e1"], [])
+    else:
+        assert [(e["errorType"], e["errorInfo"]) for e in outcome.errors] == [("ValidationError", {"fields": ["ownerId"]})]
+
+
 def test_ledger_is_oldest_first(executor, dynamodb):
     for version in (3, 1, 2):
         dynamodb.put_item(TableName=LEDGER, Item=marshal({
@@ -98,11 +113,47 @@ def test_ledger_is_oldest_first(executor, dynamodb):
     assert page["nextToken"] is None
 
 
-def test_a_forged_next_token_is_a_field_error(executor):
-    outcome = executor.resolve(call("Query", "ledger", accountId="acc-1", nextToken="%%%not-a-token"))
+def forged_token(key: dict) -> str:
+    """A token in the twin's first format: the base64 of a start key anyone could write."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+@pytest.mark.parametrize("field, arguments", [("accounts", {"ownerId": "o"}), ("ledger", {"accountId": "acc-1"})])
+@pytest.mark.parametrize("token", [
+    "garbage", "%%%not-a-token", "é", "eyJ2ZXJzaW9uIjoxfQ==.0000",
+    forged_token({"id": "plain"}),                           # botocore raised on this one before
+    forged_token({"id": {"S": "a1"}, "ownerId": {"S": "o"}}),
+])
+def test_a_next_token_the_twin_did_not_issue_is_a_validation_error(executor, field, arguments, token):
+    # GIVEN a nextToken that is not one this API issued WHEN the page is requested
+    outcome = executor.resolve(call("Query", field, nextToken=token, **arguments))
+    # THEN the field fails with ValidationError naming nextToken
     assert outcome.data is None
-    assert [e["errorType"] for e in outcome.errors] == ["DynamoDB:DynamoDbException"]
-    assert outcome.errors[0]["path"] == ["ledger"]
+    assert [(e["errorType"], e["message"], e["errorInfo"], e["path"]) for e in outcome.errors] == [
+        ("ValidationError", "nextToken is not valid", {"fields": ["nextToken"]}, [field])]
+
+
+def test_a_tampered_next_token_is_a_validation_error(executor, dynamodb):
+    # GIVEN a real token whose start key a client rewrote
+    for account_id in ("a1", "a2"):
+        dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account(account_id)))
+    token = executor.resolve(call("Query", "accounts", ownerId="alice", limit=1)).data["nextToken"]
+    _, mac = token.split(".")
+    tampered = forged_token({"key": {"id": {"S": "a0"}, "ownerId": {"S": "alice"}}}) + "." + mac
+    # WHEN it is sent THEN it is not valid
+    outcome = executor.resolve(call("Query", "accounts", ownerId="alice", nextToken=tampered))
+    assert [e["errorType"] for e in outcome.errors] == ["ValidationError"]
+
+
+def test_a_next_token_of_another_query_is_a_validation_error(executor, dynamodb):
+    # GIVEN a real token from alice's first page
+    for account_id in ("a1", "a2"):
+        dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account(account_id)))
+    token = executor.resolve(call("Query", "accounts", ownerId="alice", limit=1)).data["nextToken"]
+    # WHEN it is sent with bob's query (DynamoDB refuses a start key outside the key condition)
+    outcome = executor.resolve(call("Query", "accounts", ownerId="bob", nextToken=token))
+    # THEN it is not valid there
+    assert [(e["errorType"], e["errorInfo"]) for e in outcome.errors] == [("ValidationError", {"fields": ["nextToken"]})]
 
 
 def test_command_mutation_sends_the_direct_lambda_event(executor, backends):
@@ -129,13 +180,22 @@ def test_a_domain_error_reported_by_the_lambda_has_its_error_type(executor, back
                                "errorInfo": {"balance": 0}, "path": ["withdraw"], "locations": []}]
 
 
-def test_an_unhandled_lambda_failure_is_lambda_unhandled(executor, backends):
+def test_an_unhandled_lambda_failure_is_an_internal_failure_with_its_text_only_in_the_log(executor, backends, caplog):
+    # GIVEN a Lambda that crashes with a message naming internals
     def crash(event: dict) -> Any:
-        raise RuntimeError("boom")
+        raise RuntimeError("boom: table acme-events, key victim")
     backends.lambda_handler = crash
-    outcome = executor.resolve(call("Query", "accountAt", id="acc-1"))
+    # WHEN a field resolved by it is called
+    with caplog.at_level(logging.ERROR, logger="tenantry.appsync.resolvers"):
+        outcome = executor.resolve(call("Query", "accountAt", id="acc-1"))
+    # THEN the client gets InternalFailure, an error id and Lambda's error type, and not the text
     assert outcome.data is None
-    assert [(e["errorType"], e["message"]) for e in outcome.errors] == [("Lambda:Unhandled", "boom")]
+    [error] = outcome.errors
+    error_id = error["errorInfo"]["errorId"]
+    assert (error["errorType"], error["message"]) == ("InternalFailure", f"An internal error occurred (error id {error_id})")
+    assert error["errorInfo"]["cause"] == "Lambda:Unhandled"
+    # AND the log has the text under that id
+    assert any(error_id in r.getMessage() and "boom: table acme-events" in r.getMessage() for r in caplog.records)
 
 
 def test_publish_echoes_its_input_through_the_none_data_source(executor):

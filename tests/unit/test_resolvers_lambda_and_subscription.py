@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tenantry.appsync.filters import UnknownFilterOperatorError, filter_matches
@@ -36,6 +38,33 @@ def test_lambda_error_result_becomes_a_typed_graphql_error(runtime):
     assert evaluation.outcome == "error"
     assert evaluation.error == {"message": "balance 3 < 5", "errorType": "InsufficientFunds", "data": None,
                                 "errorInfo": {"balance": 3}}
+
+
+@pytest.mark.parametrize("failure", [
+    {"type": "Lambda:Unhandled", "message": "UnknownEventTypeError: victim v2: unknown event type X v1"},
+    {"type": "Lambda:Unhandled", "message": "Task timed out after 10.01 seconds"},
+    {"type": "Lambda:TooManyRequestsException", "message": "Rate Exceeded. (Service: Lambda, Request ID: 1)"},
+])
+def test_a_failed_lambda_invocation_is_a_generic_internal_failure(runtime, failure):
+    # GIVEN the invocation itself failed (crash, timeout, throttle): AppSync's ctx.error
+    evaluation = runtime.run("lambda.js", "response", {**ctx(), "result": None, "error": failure})
+    # THEN the client sees InternalFailure with an error id, and none of the failure's text
+    assert (evaluation.outcome, evaluation.error["errorType"]) == ("error", "InternalFailure")
+    error_id = evaluation.error["errorInfo"]["errorId"]
+    assert evaluation.error["message"] == f"An internal error occurred (error id {error_id})"
+    assert evaluation.error["errorInfo"] == {"errorId": error_id, "cause": failure["type"]}
+    assert re.fullmatch(r"[0-9a-f-]{36}", error_id)
+    # AND the full text is logged under the same id
+    [line] = evaluation.logs
+    assert line["level"] == "ERROR" and error_id in line["message"] and failure["message"] in line["message"]
+
+
+def test_an_internal_failure_reported_by_the_lambda_keeps_its_error_id(runtime):
+    result = {"error": {"message": "An internal error occurred (error id r-9)", "type": "InternalFailure",
+                        "info": {"errorId": "r-9"}}}
+    evaluation = runtime.run("lambda.js", "response", {**ctx(), "result": result, "error": None})
+    assert evaluation.error == {"message": "An internal error occurred (error id r-9)", "errorType": "InternalFailure",
+                                "data": None, "errorInfo": {"errorId": "r-9"}}
 
 
 def test_lambda_success_result_is_returned_as_is(runtime):

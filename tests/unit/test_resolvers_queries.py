@@ -52,21 +52,65 @@ def test_next_token_is_passed_through_untouched(runtime, code_file, key):
     assert request["nextToken"] == "opaque+/=="
 
 
-@pytest.mark.parametrize("code_file, key", [("Query.accounts.js", "ownerId"), ("Query.ledger.js", "accountId")])
+PAGED = [("Query.accounts.js", "ownerId"), ("Query.ledger.js", "accountId")]
+
+
+def failed(key: str, error_type: str, **arguments) -> dict:
+    return {**ctx(**{key: "x"}, **arguments), "result": None, "error": {"message": "detail", "type": error_type}}
+
+
+@pytest.mark.parametrize("code_file, key", PAGED)
+@pytest.mark.parametrize("error_type", ["DynamoDB:UserIllegalArgumentException",   # AppSync cannot decrypt it
+                                        "DynamoDB:DynamoDbException"])             # DynamoDB refuses its start key
+def test_a_next_token_appsync_cannot_use_is_a_validation_error(runtime, code_file, key, error_type):
+    # GIVEN a request with a nextToken WHEN the data source fails the way AppSync fails a bad token
+    evaluation = runtime.run(code_file, "response", failed(key, error_type, nextToken="garbage"))
+    # THEN the client is told its token is not valid, and no internal failure is logged
+    assert evaluation.error == {"message": "nextToken is not valid", "errorType": "ValidationError", "data": None,
+                                "errorInfo": {"fields": ["nextToken"]}}
+    assert evaluation.logs == []
+
+
+@pytest.mark.parametrize("code_file, key", PAGED)
+def test_without_a_next_token_a_dynamodb_exception_is_an_internal_failure(runtime, code_file, key):
+    evaluation = runtime.run(code_file, "response", failed(key, "DynamoDB:DynamoDbException"))
+    assert evaluation.error["errorType"] == "InternalFailure"
+
+
+@pytest.mark.parametrize("code_file, key", PAGED)
+def test_with_a_next_token_a_throttle_is_still_an_internal_failure(runtime, code_file, key):
+    evaluation = runtime.run(code_file, "response",
+                             failed(key, "DynamoDB:ProvisionedThroughputExceededException", nextToken="t"))
+    assert evaluation.error["errorType"] == "InternalFailure"
+
+
+@pytest.mark.parametrize("code_file, key", PAGED)
+def test_an_empty_next_token_is_refused_before_the_data_source(runtime, code_file, key):
+    evaluation = runtime.run(code_file, "request", ctx(**{key: "x", "nextToken": ""}))
+    assert (evaluation.outcome, evaluation.error["errorType"]) == ("error", "ValidationError")
+    assert evaluation.error["errorInfo"] == {"fields": ["nextToken"]}
+
+
+@pytest.mark.parametrize("code_file, key", PAGED)
 def test_page_response_keeps_items_and_next_token(runtime, code_file, key):
     response_ctx = {**ctx(**{key: "x"}), "result": {"items": [{"id": "a"}], "nextToken": "t", "scannedCount": 1}}
     assert runtime.run(code_file, "response", response_ctx).value == {"items": [{"id": "a"}], "nextToken": "t"}
 
 
 @pytest.mark.parametrize("code_file", sorted({r.code_file for r in API_SPEC.resolvers}))
-def test_every_response_turns_ctx_error_into_util_error(runtime, code_file):
-    # GIVEN a data source failure WHEN any response handler runs THEN it raises it as a typed error
+def test_every_response_hides_a_data_source_failure_behind_an_error_id(runtime, code_file):
+    # GIVEN a data source failure WHEN any response handler runs
     failed = {**ctx(id="a", ownerId="o", accountId="a"), "result": None,
-              "error": {"message": "throttled", "type": "DynamoDB:ProvisionedThroughputExceededException"}}
+              "error": {"message": "Throughput exceeded on table acme-accounts", "type": "DynamoDB:ProvisionedThroughputExceededException"}}
     evaluation = runtime.run(code_file, "response", failed)
+    # THEN the field fails with InternalFailure, an error id and the data source's error type, not its text
     assert evaluation.outcome == "error"
-    assert evaluation.error == {"message": "throttled", "errorType": "DynamoDB:ProvisionedThroughputExceededException",
-                                "data": None, "errorInfo": None}
+    error_id = evaluation.error["errorInfo"]["errorId"]
+    assert evaluation.error == {"message": f"An internal error occurred (error id {error_id})", "errorType": "InternalFailure",
+                                "data": None, "errorInfo": {"errorId": error_id, "cause": "DynamoDB:ProvisionedThroughputExceededException"}}
+    # AND the text is logged under that id
+    assert [line["level"] for line in evaluation.logs] == ["ERROR"]
+    assert error_id in evaluation.logs[0]["message"] and "acme-accounts" in evaluation.logs[0]["message"]
 
 
 @pytest.mark.parametrize("code_file, arguments, field", [

@@ -96,3 +96,20 @@ def test_a_closed_runtime_cannot_run(tmp_path):
     rt.close()
     with pytest.raises(Exception):
         rt.run("r.js", "request", CTX)
+
+
+def test_console_output_is_returned_per_evaluation(tmp_path):
+    # GIVEN a handler that logs a string and an object WHEN it runs twice
+    source = "export function request(ctx) { console.error('failed', { id: ctx.args.id }); console.log('n', 1); return {}; }"
+    with runtime_with(tmp_path, source) as rt:
+        first, second = rt.run("r.js", "request", CTX), rt.run("r.js", "request", CTX)
+    # THEN each evaluation carries its own lines, levels kept, objects as JSON
+    expected = [{"level": "ERROR", "message": 'failed {"id":"a"}'}, {"level": "INFO", "message": "n 1"}]
+    assert first.logs == expected and second.logs == expected
+
+
+def test_an_unknown_console_member_fails_loudly(tmp_path):
+    with runtime_with(tmp_path, "export function request(ctx) { console.table([]); return {}; }") as rt, \
+            pytest.raises(NotImplementedLocallyError) as raised:
+        rt.run("r.js", "request", CTX)
+    assert "console.table" in raised.value.detail

@@ -19,7 +19,7 @@ var __tenantry = (function () {
     constructor(value) { super('earlyReturn'); this.value = value; }
   }
 
-  const state = { errors: [], filter: null };
+  const state = { errors: [], filter: null, logs: [] };
 
   function strict(path, target) {
     return new Proxy(target, {
@@ -106,6 +106,20 @@ var __tenantry = (function () {
     }),
     transform: strict('util.transform', { toSubscriptionFilter: toSubscriptionFilter }),
   });
+  // A handler's console output goes to the API's log, as AppSync writes it to CloudWatch.
+  function logger(level) {
+    return function () {
+      const parts = [];
+      for (let i = 0; i < arguments.length; i++) {
+        const arg = arguments[i];
+        parts.push(typeof arg === 'string' ? arg : JSON.stringify(arg));
+      }
+      state.logs.push({ level: level, message: parts.join(' ') });
+    };
+  }
+  globalThis.console = strict('console', {
+    log: logger('INFO'), info: logger('INFO'), warn: logger('WARN'), error: logger('ERROR'), debug: logger('DEBUG'),
+  });
   const runtime = strict('runtime', {
     earlyReturn(value) { throw new EarlyReturn(value === undefined ? null : value); },
   });
@@ -122,8 +136,9 @@ var __tenantry = (function () {
     ctx.args = ctx.arguments;
     state.errors = [];
     state.filter = null;
+    state.logs = [];
     function outcome(kind, extra) {
-      const base = { outcome: kind, stash: ctx.stash, errors: state.errors, filter: state.filter };
+      const base = { outcome: kind, stash: ctx.stash, errors: state.errors, filter: state.filter, logs: state.logs };
       return JSON.stringify(Object.assign(base, extra));
     }
     try {

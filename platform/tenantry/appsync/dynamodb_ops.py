@@ -1,14 +1,22 @@
 """The AppSync DynamoDB request operations the resolvers use, executed on a botocore client.
 
 Results take the shapes AppSync gives `ctx.result`: the unmarshalled item for GetItem and
-`{items, nextToken, scannedCount}` for Query/Scan. `nextToken` is opaque to clients: here it is
-the base64 of the LastEvaluatedKey, as AppSync's is an encrypted equivalent.
+`{items, nextToken, scannedCount}` for Query/Scan, and failures the errorType AppSync gives them.
+
+`nextToken` is opaque to clients. AppSync's is the LastEvaluatedKey, encrypted: a client cannot
+forge one; one that does not decrypt fails with `DynamoDB:UserIllegalArgumentException`; a real
+one sent with another query has its start key refused by DynamoDB (a ValidationException, which
+AppSync reports as `DynamoDB:DynamoDbException`). The twin's token is the key in JSON with a MAC,
+so that only keys it issued reach DynamoDB (moto takes any start key, and botocore raises on a
+malformed one), and with a digest of the query that issued it, to refuse it as DynamoDB would.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from decimal import Decimal
 from typing import Any
@@ -29,6 +37,22 @@ class DataSourceError(Exception):
 
     def as_ctx_error(self) -> dict:
         return {"message": self.message, "type": self.type}
+
+
+class InvalidPaginationTokenError(DataSourceError):
+    """A nextToken this data source did not issue (AppSync: one that does not decrypt)."""
+
+    def __init__(self, token: object) -> None:
+        super().__init__("Invalid pagination token given.", "DynamoDB:UserIllegalArgumentException")
+        self.token = token
+
+
+class StartKeyOutsideQueryError(DataSourceError):
+    """A nextToken issued for another query: DynamoDB refuses its start key."""
+
+    def __init__(self) -> None:
+        super().__init__("The provided starting key is outside query boundaries based on provided conditions",
+                         "DynamoDB:DynamoDbException")
 
 
 def execute(client: Any, table: str, request: dict) -> Any:
@@ -73,6 +97,7 @@ def _scan(client: Any, table: str, request: dict) -> dict:
 
 
 def _paged(call: Any, params: dict, request: dict) -> dict:
+    scope = _token_scope(params)     # before the filter joins the expression parts
     if request.get("filter"):
         params["FilterExpression"] = request["filter"]["expression"]
         _add_expression_parts(params, request["filter"])
@@ -80,12 +105,12 @@ def _paged(call: Any, params: dict, request: dict) -> dict:
     if request.get("limit") is not None:
         params["Limit"] = int(request["limit"])
     if request.get("nextToken"):
-        params["ExclusiveStartKey"] = decode_token(request["nextToken"])
+        params["ExclusiveStartKey"] = decode_token(request["nextToken"], scope)
     page = call(**params)
     last = page.get("LastEvaluatedKey")
     return {
         "items": [unmarshall(item) for item in page.get("Items", [])],
-        "nextToken": encode_token(last) if last else None,
+        "nextToken": encode_token(last, scope) if last else None,
         "scannedCount": page.get("ScannedCount", 0),
     }
 
@@ -106,18 +131,42 @@ def _projection(projection: dict | None) -> dict:
     return out
 
 
-def encode_token(last_evaluated_key: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(last_evaluated_key, sort_keys=True).encode()).decode()
+# Integrity, not secrecy: the twin is local-only. A fixed key keeps tokens valid across restarts of
+# `tenantry dev` (its state is restored), as AppSync's stay valid across its deployments.
+_TOKEN_MAC_KEY = b"tenantry local AppSync twin: nextToken"
 
 
-def decode_token(token: str) -> dict:
+def _token_scope(params: dict) -> str:
+    """What a start key must belong to: the table, index and key condition of the request."""
+    parts = [params.get(k) for k in ("TableName", "IndexName", "KeyConditionExpression",
+                                     "ExpressionAttributeNames", "ExpressionAttributeValues")]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _mac(body: bytes) -> str:
+    return hmac.new(_TOKEN_MAC_KEY, body, hashlib.sha256).hexdigest()[:32]
+
+
+def encode_token(last_evaluated_key: dict, scope: str) -> str:
+    body = json.dumps({"key": last_evaluated_key, "scope": scope}, sort_keys=True).encode()
+    return f"{base64.urlsafe_b64encode(body).decode()}.{_mac(body)}"
+
+
+def decode_token(token: object, scope: str) -> dict:
+    """The start key of a token `encode_token` issued for the same scope."""
+    if not isinstance(token, str) or not token.isascii():
+        raise InvalidPaginationTokenError(token)
+    body, _, mac = token.encode().partition(b".")
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeError) as exc:
-        raise DataSourceError("Invalid pagination token", "DynamoDB:DynamoDbException") from exc
-    if not isinstance(key, dict):
-        raise DataSourceError("Invalid pagination token", "DynamoDB:DynamoDbException")
-    return key
+        raw = base64.urlsafe_b64decode(body)
+    except binascii.Error as exc:
+        raise InvalidPaginationTokenError(token) from exc
+    if not hmac.compare_digest(_mac(raw).encode(), mac):
+        raise InvalidPaginationTokenError(token)
+    content = json.loads(raw)
+    if content["scope"] != scope:
+        raise StartKeyOutsideQueryError()
+    return content["key"]
 
 
 def to_wire(value: Any) -> Any:

@@ -7,18 +7,22 @@ runtime.earlyReturn). Used by the tests and by the local platform's GraphQL serv
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tenantry.appsync import dynamodb_ops
-from tenantry.appsync.jsruntime import Evaluation, ResolverRuntime
+from tenantry.appsync.jsruntime import Evaluation, Phase, ResolverRuntime
 from tenantry.appsync.spec import ApiSpec, DataSourceKind, ResolverSpec
 
 __all__ = ["DataSourceBackends", "FieldCall", "FieldExecutor", "FieldOutcome", "ResolverError"]
 
 LAMBDA_UNHANDLED = "Lambda:Unhandled"
+
+log = logging.getLogger("tenantry.appsync.resolvers")
+_CONSOLE_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class FieldExecutor:
                  scripts: Mapping[str, str] | None = None, *, contexts: int = 1, name: str = "resolvers"):
         self._spec = spec
         self._backends = backends
+        self._name = name
         self._runtime = ResolverRuntime(resolver_dir, spec.code_files, scripts, contexts=contexts, name=name)
 
     def __enter__(self) -> "FieldExecutor":
@@ -96,11 +101,20 @@ class FieldExecutor:
         returns early: the last evaluation, and the errors both handlers appended."""
         resolver = self._resolver(call)
         ctx = _context(call)
-        request = self._runtime.run(resolver.code_file, "request", ctx)
+        request = self._run(resolver.code_file, "request", ctx)
         if request.outcome != "ok":
             return request, request.appended_errors
-        response = self._runtime.run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
+        response = self._run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
         return response, [*request.appended_errors, *response.appended_errors]
+
+    def _run(self, code_file: str, phase: Phase, ctx: dict) -> Evaluation:
+        """One handler; what it wrote with console.* is logged, as AppSync logs it (an internal
+        failure's full text, which the client does not see, is one of those lines)."""
+        evaluation = self._runtime.run(code_file, phase, ctx)
+        for line in evaluation.logs:
+            log.log(_CONSOLE_LEVELS.get(line["level"], logging.INFO), "%s %s %s: %s",
+                    self._name, code_file, phase, line["message"])
+        return evaluation
 
     def _resolver(self, call: FieldCall) -> ResolverSpec:
         resolver = self._spec.resolver(call.type_name, call.field_name)

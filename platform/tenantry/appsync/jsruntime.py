@@ -68,6 +68,7 @@ class Evaluation:
     appended_errors: list[dict] = field(default_factory=list)
     stash: dict = field(default_factory=dict)
     subscription_filter: dict | None = None
+    logs: list[dict] = field(default_factory=list)   # console.*: [{level, message}]
 
 
 def to_script(code_file: str, source: str) -> str:
@@ -173,4 +174,5 @@ class ResolverRuntime:
             appended_errors=result["errors"],
             stash=result["stash"] if result["stash"] is not None else {},
             subscription_filter=result["filter"],
+            logs=result["logs"],
         )

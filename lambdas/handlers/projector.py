@@ -85,8 +85,12 @@ def head_poison(records: Sequence[dict], outcome: BatchOutcome) -> PoisonRecord 
     cause = outcome.failed.get(head.partition_key)
     if not isinstance(cause, POISON_ERRORS):
         return None
-    version = cause.expected_version if isinstance(cause, EventGapError) else getattr(cause, "version", None)
-    return PoisonRecord(head.sequence_number, head.partition_key, version, str(cause))
+    return PoisonRecord(head.sequence_number, head.partition_key, failed_version(cause), str(cause))
+
+
+def failed_version(cause: Exception) -> int | None:
+    """The version an aggregate's failure is about, when the error says."""
+    return cause.expected_version if isinstance(cause, EventGapError) else getattr(cause, "version", None)
 
 
 def build_runtime(*, tenant_id: str, events_table: str, accounts_table: str, ledger_table: str,

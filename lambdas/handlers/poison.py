@@ -37,8 +37,9 @@ class PoisonHeadsBatchError(Exception):
     """The first record of a batch of several is poison: fail the invocation so Lambda bisects."""
 
     def __init__(self, poison: PoisonRecord, batch_size: int) -> None:
-        super().__init__(f"record {poison.sequence_number} ({poison.aggregate_id} v{poison.version}) heads a "
-                         f"batch of {batch_size} and can never succeed: {poison.reason}")
+        at = "" if poison.version is None else f" v{poison.version}"
+        super().__init__(f"record {poison.sequence_number} ({poison.aggregate_id}{at}) heads a batch of "
+                         f"{batch_size} and can never succeed: {poison.reason}")
         self.poison = poison
         self.batch_size = batch_size
 

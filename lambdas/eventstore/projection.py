@@ -45,6 +45,14 @@ class ReadModelConflictError(ProjectionError):
         self.expected_version = expected_version
 
 
+class UndecodableRecordError(ProjectionError):
+    """The batch holds a record of `aggregate_id` that is not an envelope: its events are retried."""
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(f"{aggregate_id}: undecodable record in batch")
+        self.aggregate_id = aggregate_id
+
+
 class EventGapError(ProjectionError):
     """The event store itself lacks versions the read model needs: never papered over."""
 
@@ -146,7 +154,7 @@ class ProjectionRuntime:
             groups.setdefault(envelope.aggregate_id, []).append(envelope)
         for aggregate_id in poisoned:
             groups.pop(aggregate_id, None)
-            outcome.failed[aggregate_id] = ProjectionError(f"{aggregate_id}: undecodable record in batch")
+            outcome.failed[aggregate_id] = UndecodableRecordError(aggregate_id)
         try:
             rows = self.read_model.load_rows(list(groups))
         except Exception as exc:  # noqa: BLE001 - every aggregate of the batch fails, none is skipped

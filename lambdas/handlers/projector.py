@@ -5,6 +5,11 @@ write and one publish per account per batch); Powertools' `BatchProcessor` then 
 aggregates that failed into batch item failures, record by record. Every record of a failed
 aggregate is reported, so Lambda retries from the earliest of them; records of other aggregates
 after that point are redelivered too and skipped as already applied.
+
+An aggregate that fails for good (an undecodable record, a corrupt item or a hole in the event store
+hit by a gap fill) costs only itself. When its record heads a batch of several, naming it cannot
+move Lambda's checkpoint, so the invocation fails instead and Lambda bisects down to it (see
+`lambdas.handlers.poison`).
 """
 
 from __future__ import annotations
@@ -24,9 +29,17 @@ from lambdas.banking import readmodel_keys as rk
 from lambdas.banking.projections import ACCOUNTS
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import EventEnvelope
-from lambdas.eventstore.projection import BatchOutcome, ProjectionRuntime, Publisher
+from lambdas.eventstore.errors import CorruptEventError
+from lambdas.eventstore.projection import (
+    BatchOutcome,
+    EventGapError,
+    ProjectionRuntime,
+    Publisher,
+    UndecodableRecordError,
+)
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from lambdas.handlers.appsync_publisher import AppSyncPublisher
+from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="projector")
@@ -35,6 +48,8 @@ metrics = Metrics(namespace="Tenantry", service="projector")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 # Accounts of one batch are projected side by side: each is a read-model write and an AppSync call.
 PARALLEL_AGGREGATES = 8
+# Failures that retrying the same records can never cure (a conflict or a throttle can be cured).
+POISON_ERRORS = (UndecodableRecordError, CorruptEventError, EventGapError)
 
 
 class AggregateProjectionFailedError(Exception):
@@ -60,6 +75,22 @@ def decode_records(records: Sequence[dict]) -> tuple[list[EventEnvelope], set[st
 def project_records(runtime: ProjectionRuntime, records: Sequence[dict]) -> BatchOutcome:
     envelopes, poisoned = decode_records(records)
     return runtime.project(envelopes, poisoned=poisoned)
+
+
+def head_poison(records: Sequence[dict], outcome: BatchOutcome) -> PoisonRecord | None:
+    """The batch's first record, when its aggregate failed for good."""
+    if not records:
+        return None
+    head = KinesisStreamRecord(records[0]).kinesis
+    cause = outcome.failed.get(head.partition_key)
+    if not isinstance(cause, POISON_ERRORS):
+        return None
+    return PoisonRecord(head.sequence_number, head.partition_key, failed_version(cause), str(cause))
+
+
+def failed_version(cause: Exception) -> int | None:
+    """The version an aggregate's failure is about, when the error says."""
+    return cause.expected_version if isinstance(cause, EventGapError) else getattr(cause, "version", None)
 
 
 def build_runtime(*, tenant_id: str, events_table: str, accounts_table: str, ledger_table: str,
@@ -92,11 +123,14 @@ def runtime() -> ProjectionRuntime:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     logger.append_keys(tenant_id=settings().tenant_id)
-    outcome = project_records(runtime(), event.get("Records", []))
+    records = event.get("Records", [])
+    outcome = project_records(runtime(), records)
     for aggregate_id, exc in outcome.failed.items():
-        logger.warning("aggregate failed", extra={"aggregate_id": aggregate_id, "error": repr(exc)})
+        logger.warning("aggregate failed", extra={"aggregate_id": aggregate_id, "error": repr(exc),
+                                                  "poison": isinstance(exc, POISON_ERRORS)})
     metrics.add_metric(name="EventsApplied", unit=MetricUnit.Count, value=outcome.stats.events_applied)
     metrics.add_metric(name="ReadModelWrites", unit=MetricUnit.Count, value=outcome.stats.commits)
+    raise_if_poison_heads(records, head_poison(records, outcome))
 
     def record_handler(record: KinesisStreamRecord) -> None:
         cause = outcome.failed.get(record.kinesis.partition_key)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from moto import mock_aws
 
 from lambdas.banking.service import BankingService
+from lambdas.eventstore import items
+from lambdas.eventstore import keys as k
+from lambdas.eventstore.envelope import EventEnvelope, new_event_id, utc_now_iso
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL
@@ -71,3 +74,41 @@ def on_failure_record(batch_info_key: str, info: dict) -> dict:
         "version": "1.0",
         batch_info_key: info,
     }
+
+
+# -- items written straight into the event table (what no command would ever write) ----------
+
+POISON_KINDS = ("unknown event type", "bad JSON metadata", "missing metadata")
+
+
+def event_item(aggregate_id: str, version: int, event_type: str, data: dict, schema_version: int = 1) -> dict:
+    """A well-formed event item, in the low-level form the table and its stream hold."""
+    command_id = f"raw-{aggregate_id}-{version}"
+    return items.encode(EventEnvelope(
+        aggregate_id=aggregate_id, aggregate_type="Account", version=version, event_id=new_event_id(),
+        event_type=event_type, schema_version=schema_version, occurred_at=utc_now_iso(), tenant_id=TENANT,
+        command_id=command_id, correlation_id=command_id, causation_id=command_id, actor="test", data=data))
+
+
+def opened_item(aggregate_id: str, version: int = 1) -> dict:
+    return event_item(aggregate_id, version, "AccountOpened",
+                      {"account_id": aggregate_id, "owner_id": "o", "currency": "EUR", "initial_deposit": 0},
+                      schema_version=2)
+
+
+def poison_item(aggregate_id: str, version: int, kind: str) -> dict:
+    """An event item no consumer can read, of one of `POISON_KINDS`."""
+    item = opened_item(aggregate_id, version)
+    if kind == "unknown event type":
+        item[k.EVENT_TYPE] = {"S": "MoneyTeleported"}
+    elif kind == "bad JSON metadata":
+        item[k.META] = {"S": '{"t": "Account", '}
+    elif kind == "missing metadata":
+        del item[k.META]
+    else:
+        raise ValueError(f"no poison kind {kind!r}")
+    return item
+
+
+def put_item(world: World, item: dict) -> None:
+    world.clients.dynamodb.put_item(TableName=world.names.events_table, Item=item)

@@ -149,6 +149,42 @@ def test_bisect_on_error_isolates_the_failing_record(emulator):
     assert failure["KinesisBatchInfo"]["batchSize"] == 1
 
 
+def test_with_bisect_a_partial_response_is_cut_at_the_named_record_not_halved(emulator):
+    # GIVEN a consumer that always reports the third record, bisect on, one retry
+    tenant, pollers = _kinesis_setup(emulator, mode="partial", batchSize=5, bisectBatchOnFunctionError=True,
+                                     maximumRetryAttempts=1)
+
+    # WHEN a batch of five is consumed
+    with pollers:
+        sequences = _put(emulator, {"n": 1}, {"n": 2}, {"n": 3, "poison": "always"}, {"n": 4}, {"n": 5})
+        pollers.drain()
+
+    # THEN, as AWS documents it, the batch was cut at the named record and only the rest retried,
+    # whole: the records behind the poison were parked with it
+    assert _delivered() == [[1, 2, 3, 4, 5], [3, 4, 5]]
+    (failure,) = _dlq_messages(emulator, tenant)
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (sequences[2], sequences[4], 3)
+    assert "functionError" not in failure["responseContext"]
+
+
+def test_failing_the_invocation_when_a_poison_heads_its_batch_parks_it_alone(emulator):
+    # GIVEN a consumer that reports a poison record, but raises when it heads a batch of several
+    tenant, pollers = _kinesis_setup(emulator, mode="isolate", batchSize=5, bisectBatchOnFunctionError=True,
+                                     maximumRetryAttempts=1)
+
+    # WHEN a batch of five with a poison record in the middle is consumed
+    with pollers:
+        sequences = _put(emulator, {"n": 1}, {"n": 2}, {"n": 3, "poison": "always"}, {"n": 4}, {"n": 5})
+        pollers.drain()
+
+    # THEN the checkpoint moved to it, the bisected retries isolated it, and the rest got through
+    assert _delivered() == [[1, 2, 3, 4, 5], [3, 4, 5], [3], [3], [4, 5]]
+    (failure,) = _dlq_messages(emulator, tenant)
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (sequences[2], sequences[2], 1)
+
+
 def test_exhausted_retries_send_the_lambda_on_failure_record_and_move_on(emulator):
     # GIVEN a consumer that always fails on one record, two retries, an on-failure queue
     tenant, pollers = _kinesis_setup(emulator, mode="partial", batchSize=10, maximumRetryAttempts=2)

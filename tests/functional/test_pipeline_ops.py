@@ -19,6 +19,7 @@ from lambdas.handlers.appsync_publisher import RecordingPublisher
 from lambdas.handlers.archiver import archive_key
 from pipeline_support import TENANT, make_world, on_failure_record
 from tenantry.local.emulator import FAKE_ACCOUNT_ID
+from tenantry import cli
 from tenantry.ops import cli as ops_cli
 from tenantry.ops import replay
 from tenantry.ops.redrive import Redriver, UnknownFunctionError
@@ -359,3 +360,49 @@ def test_an_explicit_account_id_wins_and_local_mode_uses_the_emulators(world):
     local = argparse.Namespace(tenant=TENANT, aws=False, account_id=None, region="us-east-1")
     assert ops_cli._account_id(explicit) == "444455556666"
     assert ops_cli._account_id(local) == FAKE_ACCOUNT_ID
+
+
+# -- redrive: what remains ----------------------------------------------------------------------
+
+
+def _two_projector_failures(world) -> str:
+    """Two failure records of one projector batch that never got applied; returns the queue URL."""
+    some_history(world.bank)
+    pipeline = world.pipeline(handlers={"projector": lambda event, ctx: {"batchItemFailures": []}}, archive=False)
+    pipeline.drain()
+    info, _ = _kinesis_batch(world, pipeline)
+    _dlq(world, "projector", "KinesisBatchInfo", info)
+    return _dlq(world, "projector", "KinesisBatchInfo", info)
+
+
+def test_redrive_reports_messages_in_flight_and_exits_non_zero(world, capsys):
+    # GIVEN two projector failure records, one of them received (in flight) by another consumer
+    queue = _two_projector_failures(world)
+    world.clients.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=600)
+    # WHEN the queue is redriven from the command line
+    code = cli.main(["redrive", "--tenant", TENANT, "--aws", "--region", world.clients.sqs.meta.region_name,
+                     "--account-id", FAKE_ACCOUNT_ID, "--function", "projector"])
+    # THEN the visible one was redriven, the one in flight is counted and named as what remains
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "redrove 1/1 messages" in out and "in flight (not visible): 1" in out
+    assert "1 in flight" in err and "--wait SECONDS" in err
+
+
+def test_redrive_waits_for_messages_in_flight_when_asked(world):
+    # GIVEN two failure records, one received by another consumer that gives it back within a second
+    queue = _two_projector_failures(world)
+    world.clients.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=1)
+    # WHEN redriven with a wait longer than that (bounded: 60 s at worst)
+    result = Redriver(world.clients, world.names).run(world.names.failure_queue("projector"), wait=60, progress=None)
+    # THEN both were redriven and nothing remains
+    assert (result.messages, result.redriven, result.in_flight, result.not_received, result.done) == (2, 2, 0, 0, True)
+
+
+def test_a_message_that_is_no_failure_record_is_kept_and_named(world):
+    queue = world.clients.sqs.create_queue(QueueName=world.names.failure_queue("publisher"))["QueueUrl"]
+    world.clients.sqs.send_message(QueueUrl=queue, MessageBody="not json")
+    lines = io.StringIO()
+    result = Redriver(world.clients, world.names, "publisher").run(world.names.failure_queue("publisher"), progress=lines)
+    assert (result.redriven, len(result.kept), result.done) == (0, 1, False)
+    assert "still failing (?: not a Lambda on-failure record)" in lines.getvalue()

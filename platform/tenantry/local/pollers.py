@@ -12,12 +12,18 @@ and an idle shard costs one safety-net read per `idle_interval` instead of one p
 idle read is a request that takes the emulator's lock and the GIL away from real work). A worker
 with records buffered inside a batching window also wakes on writes, to fill its batch.
 
-Failures, as Lambda handles them:
+Failures, as Lambda handles them (AWS Lambda developer guide, "Configuring partial batch response
+with Kinesis Data Streams and Lambda" and "... with DynamoDB and Lambda", section "Bisecting a batch"):
 - the handler raises: with `bisectBatchOnFunctionError` the batch is split in two and each half is
-  retried on its own (a split does not use up a retry); otherwise the whole batch is retried;
+  retried on its own (a split does not use up a retry), "regardless of your
+  ReportBatchItemFailures setting"; otherwise the whole batch is retried;
 - the handler returns `batchItemFailures` (only with `ReportBatchItemFailures`): the records before
   the earliest failed one are committed and the batch is retried from it; a missing, empty or
-  unknown `itemIdentifier` fails the whole batch;
+  unknown `itemIdentifier` fails the whole batch. With `bisectBatchOnFunctionError` as well this
+  is still all that happens: "the batch is bisected at the returned sequence number and Lambda
+  retries only the remaining records", a cut at the named record and no halving. So a named
+  record that heads its batch is retried with everything behind it; a handler that wants it
+  isolated fails the invocation instead (`lambdas.handlers.poison`);
 - after `maximumRetryAttempts` retries (-1 = until the record is too old) or once the oldest record
   is older than `maximumRecordAgeInSeconds`, the on-failure record (Lambda's shape, pointers to the
   batch) goes to the declared SQS queue, or the batch is dropped if none is declared, and the shard

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lambdas.handlers.appsync_publisher import AppSyncPublisher
     from tenantry.config import TenantConfig
 
+    from .redrive import RedriveResult
     from .resources import Clients, PipelineNames
 
 
@@ -182,10 +183,31 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     names = _names(args, region, config.read_models.active)
     publisher = _publisher(args, region, dev) if args.function == "projector" else None
     result = Redriver(_clients(args, region, dev), names, args.function, publisher).run(
-        args.queue or names.failure_queue(args.function))
-    print(f"redrove {result.redriven}/{result.messages} messages ({result.events} events, "
-          f"{result.from_event_store} from the event store); {len(result.kept)} left in the queue")
-    return 0 if not result.kept else 1
+        args.queue or names.failure_queue(args.function), wait=args.wait, progress=sys.stdout)
+    print(redrive_summary(result))
+    if result.done:
+        return 0
+    print(f"error: {redrive_remains(result)}", file=sys.stderr)
+    return 1
+
+
+def redrive_summary(result: RedriveResult) -> str:
+    return (f"redrove {result.redriven}/{result.messages} messages ({result.events} events of {result.aggregates} "
+            f"aggregates, {result.from_event_store} from the event store); still failing: {len(result.kept)}, "
+            f"in flight (not visible): {result.in_flight}, not received: {result.not_received}")
+
+
+def redrive_remains(result: RedriveResult) -> str:
+    """What is left in the queue, and what to do about each kind."""
+    parts = []
+    if result.kept:
+        parts.append(f"{len(result.kept)} still failing (visible again; see the lines above for why)")
+    if result.in_flight:
+        parts.append(f"{result.in_flight} in flight (received by another consumer and not visible until their "
+                     "visibility timeout ends; run again later, or pass --wait SECONDS)")
+    if result.not_received:
+        parts.append(f"{result.not_received} not received in this run (run again)")
+    return f"{result.queue} still holds messages: " + "; ".join(parts)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -202,4 +224,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--queue", default=None, help="queue name (default: tenantry-<tenant>-<function>-dlq)")
     r.add_argument("--graphql-url", default=None, help="projector: the tenant's GraphQL URL, so redriven "
                    "updates reach subscribers (default: dev.json locally; none on AWS)")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="also wait up to SECONDS for messages in flight (received elsewhere, not visible) "
+                   "to become visible again, and redrive them (default: report them and exit 1)")
     r.set_defaults(func=cmd_redrive)

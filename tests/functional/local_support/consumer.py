@@ -1,13 +1,16 @@
 """A stream consumer that records each batch and fails on records marked `poison`.
 
 `poison: n` fails the first n deliveries of that record, `poison: "always"` every one. With
-FAILURE_MODE=partial it reports the record in `batchItemFailures`; otherwise it raises.
+FAILURE_MODE=partial it reports the record in `batchItemFailures`; with FAILURE_MODE=isolate it
+does what the pipeline's handlers do (`lambdas.handlers.poison`): it reports the record, but
+raises when the record heads a batch of several; otherwise it raises.
 """
 
 import base64
 import json
 import os
 
+from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
 from tenantry.lambda_records import sequence_number
 from tests.functional.local_support import sink
 
@@ -28,7 +31,9 @@ def handler(event, context):
             continue
         attempt = sink.attempt(context.function_name, sequence_number(record))
         if poison == "always" or attempt <= int(poison):
-            if os.environ.get("FAILURE_MODE") == "partial":
+            if os.environ.get("FAILURE_MODE") == "isolate":
+                raise_if_poison_heads(records, PoisonRecord(sequence_number(record), "acct", None, "poison"))
+            if os.environ.get("FAILURE_MODE") in ("partial", "isolate"):
                 return {"batchItemFailures": [{"itemIdentifier": sequence_number(record)}]}
             raise RuntimeError(f"poison record {sequence_number(record)}")
     return {"batchItemFailures": []}

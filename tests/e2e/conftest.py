@@ -28,7 +28,15 @@ def _dev_alive(request):
     server: DevServer = request.getfixturevalue("dev")
     server.assert_alive()
     yield
-    server.assert_alive()
+    server.assert_alive(wait=0 if getattr(request.node, "rep_call_passed", False) else 10)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Lets `_dev_alive` know whether the test itself failed (then a dying server gets time)."""
+    outcome = yield
+    if call.when == "call":
+        item.rep_call_passed = outcome.get_result().passed
 
 
 @pytest.fixture(scope="session")

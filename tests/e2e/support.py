@@ -49,8 +49,16 @@ class DevServerDiedError(AssertionError):
     def __init__(self, returncode: int, output: list[str]) -> None:
         self.returncode = returncode
         self.output = output
-        tail = "\n".join(output[-LAST_LINES:])
-        super().__init__(f"tenantry dev died with {exit_description(returncode)}; its last output:\n{tail}")
+        super().__init__(f"tenantry dev died with {exit_description(returncode)}; its last output:\n"
+                         + "\n".join(last_words(output)))
+
+
+def last_words(output: list[str]) -> list[str]:
+    """The end of the output; from a native crash's "Fatal Python error" on, all thread stacks
+    with it (the crashing thread is the one marked "Current thread")."""
+    fatal = [i for i, line in enumerate(output) if line.startswith("Fatal Python error")]
+    start = max(0, len(output) - LAST_LINES) if not fatal else max(0, fatal[-1] - 10)
+    return output[start:start + 1000]
 
 
 def exit_description(returncode: int) -> str:
@@ -70,9 +78,14 @@ class DevServer:
     emulator_url: str | None = None
     dev_json: Path | None = None
 
-    def assert_alive(self) -> None:
+    def assert_alive(self, wait: float = 0.0) -> None:
         """Raise `DevServerDiedError` if the server has exited (so a test never just sees
-        'connection refused')."""
+        'connection refused'). `wait`: after a dropped connection, how long a dying server may
+        take to be gone (a native crash first prints every thread's stack)."""
+        try:
+            self.process.wait(timeout=wait) if wait else None
+        except subprocess.TimeoutExpired:
+            pass
         if self.process.poll() is not None:
             self.process.wait()
             time.sleep(0.2)         # let the output pump read the last lines (a native crash's stacks)

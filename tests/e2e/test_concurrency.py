@@ -112,7 +112,11 @@ async def _sigint_under_load(server: DevServer) -> int:
 
 @pytest.fixture(scope="module")
 def outcome(platform) -> dict:
-    result = asyncio.run(_scenario(platform))
+    try:
+        result = asyncio.run(_scenario(platform))
+    except Exception:
+        platform.assert_alive(wait=10)   # a dead server is the story, not the client error it caused
+        raise
     result["exit_code"] = asyncio.run(_sigint_under_load(platform))
     return result
 

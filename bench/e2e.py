@@ -1,11 +1,15 @@
-"""Local end-to-end figures (DESIGN section 7): commands/s through GraphQL and mutation ->
-subscription latency, on `tenantry dev` started as a subprocess, driven with gql.
+"""Local end-to-end figures (DESIGN section 7) on `tenantry dev` started as a subprocess.
 
-    python -m bench.e2e [--quick] [--port N]
+    python -m bench.e2e [--quick] [--port N]          time to ready; at 1, 10 and 20 clients with
+                                                      10 subscribers: commands/s and mutation ->
+                                                      subscription latency (p50, p95, max)
+    python -m bench.e2e --soak [--commands N]         resident memory over N commands (default
+                                                      5,000): at start, at the end, after idling
 
-Writes bench/results/e2e.json. Latency is measured from just before a deposit mutation is sent to
-the arrival of the `onAccountUpdated` update carrying that deposit's version (write path, DynamoDB
-Streams -> publisher -> Kinesis -> projector -> publishAccountUpdate -> WebSocket).
+Writes bench/results/e2e.json (or e2e-soak.json). Latency runs from just before a deposit is sent
+to the arrival of the `onAccountUpdated` update carrying its version (write path, DynamoDB Streams
+-> publisher -> Kinesis -> projector -> publishAccountUpdate -> WebSocket). Timings move from run
+to run on a shared machine; compare them within one run. Memory is the server's VmRSS.
 """
 
 from __future__ import annotations
@@ -20,112 +24,152 @@ import time
 import uuid
 from pathlib import Path
 
-from gql import Client, GraphQLRequest
-from gql.transport.aiohttp import AIOHTTPTransport
-
 from tests.e2e import documents as doc
-from tests.e2e.support import TenantEndpoint, free_port, realtime_transport, start_dev, stop_dev
+from tests.e2e.load import Client, Subscriber, open_accounts
+from tests.e2e.support import DevServer, TenantEndpoint, free_port, start_dev, stop_dev
 
-RESULTS = Path(__file__).resolve().parent / "results" / "e2e.json"
-TARGET_P95_MS = 500
-# Round trips before sampling: they wait out the pipeline's backlog from the throughput runs (the
-# projector still publishing their updates) and the first deposit's cold paths. Reported apart.
-WARMUP_SAMPLES = 3
-
-
-def _id() -> str:
-    return uuid.uuid4().hex[:16]
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_P95_MS = {1: 500, 20: 250}          # DESIGN section 7 (20 clients: with 10 subscribers)
+TARGET_KB_PER_COMMAND = 10
+SUBSCRIBERS = 10
+CLIENT_LEVELS = (1, 10, 20)
 
 
-def _money(account_id: str, amount: int = 1) -> dict:
-    return {"input": {"accountId": account_id, "amount": amount, "commandId": _id()}}
+def rss_kb(server: DevServer) -> int:
+    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS for the dev server")
 
 
-async def _open(session, owner: str = "bench") -> str:
-    account_id = _id()
-    await session.execute(GraphQLRequest(doc.OPEN, variable_values={"input": {
-        "accountId": account_id, "ownerId": owner, "currency": "EUR", "commandId": _id()}}))
-    return account_id
-
-
-async def throughput(endpoint: TenantEndpoint, commands: int, concurrency: int) -> dict:
-    """Deposits spread over `concurrency` accounts, one client per account, all in flight at once."""
-    transport = AIOHTTPTransport(url=endpoint.graphql_url, headers={"x-api-key": endpoint.api_key})
-    async with Client(transport=transport) as session:
-        accounts = [await _open(session) for _ in range(concurrency)]
-        per_account = commands // concurrency
-
-        async def worker(account_id: str) -> None:
-            for _ in range(per_account):
-                await session.execute(GraphQLRequest(doc.DEPOSIT, variable_values=_money(account_id)))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(a) for a in accounts))
-        elapsed = time.perf_counter() - started
-    done = per_account * concurrency
-    return {"commands": done, "concurrency": concurrency, "seconds": round(elapsed, 3),
-            "commands_per_s": round(done / elapsed, 1)}
-
-
-async def latency(endpoint: TenantEndpoint, samples: int, warmup: int = WARMUP_SAMPLES) -> dict:
-    """One deposit at a time; wait for its update before sending the next. The first `warmup`
-    round trips are not part of the percentiles."""
-    http = Client(transport=AIOHTTPTransport(url=endpoint.graphql_url, headers={"x-api-key": endpoint.api_key}))
-    ws_transport = realtime_transport(endpoint)
-    async with http as api, Client(transport=ws_transport) as ws:
-        account_id = await _open(api)
-        updates: asyncio.Queue = asyncio.Queue()
-
-        async def listen() -> None:
-            request = GraphQLRequest(doc.ON_UPDATE, variable_values={"accountId": account_id})
-            async for result in ws.subscribe(request):
-                updates.put_nowait((time.perf_counter(), result["onAccountUpdated"]["version"]))
-
-        listener = asyncio.create_task(listen())
-        await asyncio.wait_for(ws_transport.acked.wait(), 30)
-        latencies = []
-        for _ in range(warmup + samples):
-            sent = time.perf_counter()
-            result = await api.execute(GraphQLRequest(doc.DEPOSIT, variable_values=_money(account_id)))
-            version = result["deposit"]["version"]
-            while True:
-                arrived, seen = await asyncio.wait_for(updates.get(), 30)
-                if seen >= version:
-                    latencies.append((arrived - sent) * 1000)
-                    break
-        listener.cancel()
-    warmups, ordered = latencies[:warmup], sorted(latencies[warmup:])
+def percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    if not ordered:
+        return {"samples": 0}
     return {"samples": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
             "p95_ms": round(ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)], 1),
-            "max_ms": round(ordered[-1], 1), "target_p95_ms": TARGET_P95_MS,
-            "warmup_ms": [round(x, 1) for x in warmups]}
+            "max_ms": round(ordered[-1], 1)}
+
+
+async def deposit_loop(client: Client, account_id: str, count: int, sent: list[tuple[float, int]]) -> int:
+    """`count` deposits one after the other; (send time, version) of each accepted one."""
+    done = 0
+    for _ in range(count):
+        started = time.perf_counter()
+        status, body = await client.call(doc.DEPOSIT, {"input": {
+            "accountId": account_id, "amount": 1, "commandId": uuid.uuid4().hex}})
+        if status == 200 and not body.get("errors"):
+            sent.append((started, body["data"]["deposit"]["version"]))
+            done += 1
+    return done
+
+
+def latencies(sent: list[tuple[float, int]], received: list[tuple[float, int]]) -> list[float]:
+    """For each accepted deposit, the first update carrying its version or a later one."""
+    out = []
+    for started, version in sent:
+        arrival = next((at for at, seen in received if seen >= version and at >= started), None)
+        if arrival is not None:
+            out.append((arrival - started) * 1000)
+    return out
+
+
+async def level(endpoint: TenantEndpoint, clients: int, per_client: int) -> dict:
+    """`clients` clients, each depositing on its own account; the first SUBSCRIBERS accounts are
+    watched by one subscriber each. Latency is measured on the watched accounts."""
+    accounts = await open_accounts(endpoint, max(clients, SUBSCRIBERS))
+    subscribers = [Subscriber(endpoint, a) for a in accounts[:SUBSCRIBERS]]
+    acks = [asyncio.Event() for _ in subscribers]
+    tasks = [asyncio.create_task(s.run(ack)) for s, ack in zip(subscribers, acks)]
+    await asyncio.gather(*(ack.wait() for ack in acks))
+    sent = {a.id: [] for a in accounts}
+    started = time.perf_counter()
+    async with _clients(endpoint, clients) as pool:
+        done = await asyncio.gather(*(deposit_loop(c, a.id, per_client, sent[a.id])
+                                      for c, a in zip(pool, accounts)))
+    elapsed = time.perf_counter() - started
+    for s in subscribers:
+        if sent[s.account.id]:
+            await s.until(sent[s.account.id][-1][1], 30)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    samples = [ms for s in subscribers for ms in latencies(sent[s.account.id], s.received_at)]
+    return {"clients": clients, "subscribers": SUBSCRIBERS, "commands": sum(done),
+            "commands_per_s": round(sum(done) / elapsed, 1), "latency": percentiles(samples)}
+
+
+class _clients:
+    def __init__(self, endpoint: TenantEndpoint, count: int) -> None:
+        self.clients = [Client(endpoint) for _ in range(count)]
+
+    async def __aenter__(self) -> list[Client]:
+        for client in self.clients:
+            await client.__aenter__()
+        return self.clients
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self.clients:
+            await client.__aexit__()
+
+
+def run_levels(server: DevServer, quick: bool) -> dict:
+    endpoint = server.tenants["acme"]
+    asyncio.run(level(endpoint, 2, 3))         # warm-up: first requests and cold paths, not measured
+    per_client = {1: 40, 10: 15, 20: 10} if quick else {1: 120, 10: 40, 20: 30}
+    return {str(n): asyncio.run(level(endpoint, n, per_client[n])) for n in CLIENT_LEVELS}
+
+
+async def soak_commands(endpoint: TenantEndpoint, commands: int, clients: int = 10) -> float:
+    accounts = await open_accounts(endpoint, clients)
+    started = time.perf_counter()
+    async with _clients(endpoint, clients) as pool:
+        await asyncio.gather(*(deposit_loop(c, a.id, commands // clients, [])
+                               for c, a in zip(pool, accounts)))
+    return time.perf_counter() - started
+
+
+def run_soak(server: DevServer, commands: int, idle_s: float) -> dict:
+    endpoint = server.tenants["acme"]
+    asyncio.run(soak_commands(endpoint, 200))          # warm-up: caches and pools fill first
+    time.sleep(5)
+    start = rss_kb(server)
+    seconds = asyncio.run(soak_commands(endpoint, commands))
+    time.sleep(5)                                      # the pipeline catches up
+    end = rss_kb(server)
+    samples = []
+    for _ in range(int(idle_s // 10)):
+        time.sleep(10)
+        samples.append(rss_kb(server))
+    return {"commands": commands, "seconds": round(seconds, 1), "rss_start_kb": start, "rss_end_kb": end,
+            "rss_idle_kb": samples, "kb_per_command": round((end - start) / commands, 2),
+            "idle_growth_kb": samples[-1] - end if samples else None,
+            "target_kb_per_command": TARGET_KB_PER_COMMAND}
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.e2e")
-    parser.add_argument("--quick", action="store_true", help="fewer commands and samples")
+    parser.add_argument("--quick", action="store_true", help="fewer commands per level")
+    parser.add_argument("--soak", action="store_true", help="resident memory over many commands instead")
+    parser.add_argument("--commands", type=int, default=5000, help="commands of the soak (default 5000)")
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of idling after the soak")
     parser.add_argument("--port", type=int, default=0, help="port for tenantry dev (default: a free one)")
     args = parser.parse_args(argv)
-    commands, samples = (100, 20) if args.quick else (600, 100)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         server = start_dev(Path(tmp), args.port or free_port())
-        ready_s = time.perf_counter() - started
+        report: dict = {"tenants": sorted(server.tenants), "ready_seconds": round(time.perf_counter() - started, 2)}
         try:
-            endpoint = server.tenants["acme"]
-            report = {
-                "tenants": sorted(server.tenants),
-                "ready_seconds": round(ready_s, 2),
-                "throughput_serial": asyncio.run(throughput(endpoint, commands // 4, 1)),
-                "throughput_concurrent": asyncio.run(throughput(endpoint, commands, 10)),
-                "latency": asyncio.run(latency(endpoint, samples)),
-                "quick": args.quick,
-            }
+            if args.soak:
+                report["soak"] = run_soak(server, args.commands, args.idle)
+            else:
+                report["levels"] = run_levels(server, args.quick)
+                report["target_p95_ms"] = TARGET_P95_MS
         finally:
-            report_exit = stop_dev(server)
-    report["dev_exit_code"] = report_exit
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+            report["dev_exit_code"] = stop_dev(server)
+    report["quick"] = args.quick
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / ("e2e-soak.json" if args.soak else "e2e.json")).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return report
 

@@ -36,7 +36,7 @@ import botocore.session
 import urllib3
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tenantry.local import moto_patches
+from tenantry.local import inprocess, moto_patches
 
 FAKE_ACCOUNT_ID = "123456789012"
 FAKE_CREDENTIALS = {
@@ -231,8 +231,10 @@ def _read_body(environ: dict) -> bytes | None:
 class Emulator:
     """moto server on `host:port` (port 0 = any free port). Use as a context manager."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION,
+                 in_process: bool = True) -> None:
         self.host = host
+        self.in_process = in_process
         self.region = region
         self._requested_port = port
         self._server: BaseWSGIServer | None = None
@@ -255,6 +257,7 @@ class Emulator:
 
         dispatcher = _cached_dispatcher(DomainDispatcherApplication)(create_backend_app)
         app = _SerializedApp(dispatcher, self.stream_writes)
+        self._app = app
         # werkzeug reacts to a busy port with sys.exit(1); binding the socket ourselves keeps the
         # failure a typed error the CLI can report.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -276,6 +279,12 @@ class Emulator:
             target=self._server.serve_forever, name="tenantry-aws-emulator", daemon=True
         )
         self._thread.start()
+        if self.in_process:
+            # This process's own clients skip the socket (tenantry.local.inprocess); the
+            # emulator's clients and boto3's default session, which the Lambdas' clients use.
+            transport = inprocess.InProcessTransport(app, self.endpoint_url)
+            inprocess.install(self._session, transport)
+            inprocess.install(boto3._get_default_session(), transport)
         return self
 
     def stop(self) -> None:

@@ -10,7 +10,11 @@ UV_VERSION := 0.13.9
 
 .PHONY: dev test install lock bench clean
 
-$(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json
+CLIENTS := tests/e2e/clients
+# The browser test drives Debian's Chromium; never a browser that Playwright would download.
+CHROMIUM := /usr/bin/chromium
+
+$(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json $(CLIENTS)/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Exactly the locked versions, each checked against its hash (pip and the build backend too).
@@ -21,6 +25,20 @@ $(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix resolvers --no-audit --no-fund --silent \
 	  || echo "npm ci failed: resolver lint will be skipped"; \
 	  else echo "node not found: resolver lint will be skipped"; fi
+	@# The JS client tests (Amplify, Apollo) need Node too; without it they skip and say why.
+	@if command -v npm >/dev/null; then npm ci --prefix $(CLIENTS) --no-audit --no-fund --silent \
+	  || echo "npm ci failed: the Amplify and Apollo client tests will be skipped"; \
+	  else echo "node not found: the Amplify and Apollo client tests will be skipped"; fi
+	@# Debian's Chromium for the browser test, where this machine lets us (root with apt-get);
+	@# quiet, non-interactive, and never failing the install: otherwise the test skips.
+	@if [ -x $(CHROMIUM) ]; then :; \
+	  elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "$(CHROMIUM) missing (installing it needs root and apt-get): the browser test will be skipped"; \
+	  else echo "installing Debian's chromium for the browser test"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq chromium >/dev/null 2>&1 \
+	    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } \
+	    || echo "apt-get install chromium failed: the browser test will be skipped"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

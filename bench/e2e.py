@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import math
+import random
 import statistics
 import tempfile
 import time
@@ -33,6 +34,7 @@ TARGET_P95_MS = {1: 500, 20: 250}          # DESIGN section 7 (20 clients: with 
 TARGET_KB_PER_COMMAND = 10
 SUBSCRIBERS = 10
 CLIENT_LEVELS = (1, 10, 20)
+PACED_INTERVAL_S = 1.0           # a person at a frontend sends far less; 20 of them: 20 commands/s
 
 
 def rss_kb(server: DevServer) -> int:
@@ -51,11 +53,18 @@ def percentiles(samples: list[float]) -> dict:
             "max_ms": round(ordered[-1], 1)}
 
 
-async def deposit_loop(client: Client, account_id: str, count: int, sent: list[tuple[float, int]]) -> int:
-    """`count` deposits one after the other; (send time, version) of each accepted one."""
+async def deposit_loop(client: Client, account_id: str, count: int, sent: list[tuple[float, int]],
+                       interval_s: float = 0.0) -> int:
+    """`count` deposits one after the other, one every `interval_s` at most (0: as fast as the
+    answers come back); (send time, version) of each accepted one."""
     done = 0
+    if interval_s:      # people do not press "deposit" in step: each starts at its own moment
+        await asyncio.sleep(random.uniform(0, interval_s))
     for _ in range(count):
         started = time.perf_counter()
+        if interval_s:
+            await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - (sent[-1][0] if sent else 0))))
+            started = time.perf_counter()
         status, body = await client.call(doc.DEPOSIT, {"input": {
             "accountId": account_id, "amount": 1, "commandId": uuid.uuid4().hex}})
         if status == 200 and not body.get("errors"):
@@ -74,9 +83,10 @@ def latencies(sent: list[tuple[float, int]], received: list[tuple[float, int]]) 
     return out
 
 
-async def level(endpoint: TenantEndpoint, clients: int, per_client: int) -> dict:
-    """`clients` clients, each depositing on its own account; the first SUBSCRIBERS accounts are
-    watched by one subscriber each. Latency is measured on the watched accounts."""
+async def level(endpoint: TenantEndpoint, clients: int, per_client: int, interval_s: float = 0.0) -> dict:
+    """`clients` clients, each depositing on its own account (one deposit every `interval_s`, or
+    as fast as answers come: 0); the first SUBSCRIBERS accounts are watched by one subscriber
+    each. Latency is measured on the watched accounts."""
     accounts = await open_accounts(endpoint, max(clients, SUBSCRIBERS))
     subscribers = [Subscriber(endpoint, a) for a in accounts[:SUBSCRIBERS]]
     acks = [asyncio.Event() for _ in subscribers]
@@ -85,7 +95,7 @@ async def level(endpoint: TenantEndpoint, clients: int, per_client: int) -> dict
     sent = {a.id: [] for a in accounts}
     started = time.perf_counter()
     async with _clients(endpoint, clients) as pool:
-        done = await asyncio.gather(*(deposit_loop(c, a.id, per_client, sent[a.id])
+        done = await asyncio.gather(*(deposit_loop(c, a.id, per_client, sent[a.id], interval_s)
                                       for c, a in zip(pool, accounts)))
     elapsed = time.perf_counter() - started
     for s in subscribers:
@@ -95,7 +105,7 @@ async def level(endpoint: TenantEndpoint, clients: int, per_client: int) -> dict
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     samples = [ms for s in subscribers for ms in latencies(sent[s.account.id], s.received_at)]
-    return {"clients": clients, "subscribers": SUBSCRIBERS, "commands": sum(done),
+    return {"clients": clients, "subscribers": SUBSCRIBERS, "interval_s": interval_s, "commands": sum(done),
             "commands_per_s": round(sum(done) / elapsed, 1), "latency": percentiles(samples)}
 
 
@@ -114,10 +124,15 @@ class _clients:
 
 
 def run_levels(server: DevServer, quick: bool) -> dict:
+    """Closed loop (each client sends its next deposit when the last is answered: the most the
+    platform does, latency then is queueing) and paced (each client one deposit every
+    PACED_INTERVAL_S: how quickly an update arrives when the platform is busy but keeps up)."""
     endpoint = server.tenants["acme"]
     asyncio.run(level(endpoint, 2, 3))         # warm-up: first requests and cold paths, not measured
     per_client = {1: 40, 10: 15, 20: 10} if quick else {1: 120, 10: 40, 20: 30}
-    return {str(n): asyncio.run(level(endpoint, n, per_client[n])) for n in CLIENT_LEVELS}
+    closed = {str(n): asyncio.run(level(endpoint, n, per_client[n])) for n in CLIENT_LEVELS}
+    paced = {str(n): asyncio.run(level(endpoint, n, per_client[n], PACED_INTERVAL_S)) for n in CLIENT_LEVELS}
+    return {"closed_loop": closed, "paced": paced}
 
 
 async def soak_commands(endpoint: TenantEndpoint, commands: int, clients: int = 10) -> float:

@@ -105,13 +105,13 @@ def _pump(stream, lines: list[str], ready: threading.Event) -> None:
             ready.set()
 
 
-def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT) -> DevServer:
+def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT, env: dict | None = None) -> DevServer:
     dev_json = tmp / "dev.json"
     process = subprocess.Popen(
         [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json), *extra],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # faulthandler: a native crash (SIGSEGV in V8, say) prints every thread's stack first.
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", **(env or {})},
     )
     lines: list[str] = []
     ready = threading.Event()

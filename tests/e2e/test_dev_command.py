@@ -10,10 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.e2e.support import ROOT, TENANTRY, free_port, start_dev
+from tests.e2e import documents as doc
+from tests.e2e.support import ROOT, TENANTRY, Api, free_port, start_dev, stop_dev
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +92,65 @@ def test_unknown_tenant_is_refused(tmp_path):
                           text=True, timeout=120, env={**os.environ})
     assert done.returncode == 1
     assert "nope" in done.stderr
+
+
+def test_kill_9_leftovers_are_removed_by_the_next_start(tmp_path):
+    # GIVEN a run killed with SIGKILL: it could not remove its dev.json nor its scratch folder
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    first = start_dev(tmp_path, free_port(), "--tenant", "globex", env={"TMPDIR": str(scratch)})
+    first.process.kill()
+    first.process.wait()
+    assert first.dev_json.exists() and list(scratch.glob("tenantry-dev-*"))
+    # WHEN the next run starts with the same dev.json
+    second = start_dev(tmp_path, free_port(), "--tenant", "globex", env={"TMPDIR": str(scratch)})
+    try:
+        # THEN it says it removed both, and only its own folder is left
+        assert any(f"removed {first.dev_json}" in line for line in second.output)
+        assert any("tenantry-dev-" in line and "removed" in line for line in second.output)
+        assert [p.name.split("-")[2] for p in scratch.glob("tenantry-dev-*")] == [str(second.process.pid)]
+        assert json.loads(second.dev_json.read_text())["pid"] == second.process.pid
+    finally:
+        assert stop_dev(second) == 0
+    # AND a clean stop removes what the run made
+    assert not second.dev_json.exists() and not list(scratch.glob("tenantry-dev-*"))
+
+
+def test_the_first_sigint_during_start_up_stops_it(tmp_path):
+    # GIVEN tenantry dev in the middle of its start-up (declaring the Pulumi program)
+    process = subprocess.Popen([*TENANTRY, "dev", "--port", str(free_port()), "--dev-json", str(tmp_path / "d.json")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "declared" in line:
+            break
+    # WHEN one SIGINT arrives THEN it stops, exit 0, without a second signal
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, "".join(lines) + output
+    assert "stopped" in output and not (tmp_path / "d.json").exists()
+
+
+def test_log_format_json_prints_one_json_object_per_operation(tmp_path):
+    server = start_dev(tmp_path, free_port(), "--tenant", "globex", "--log-format", "json")
+    try:
+        Api(server.tenants["globex"]).execute(doc.GET_ACCOUNT, {"id": "nobody"})
+        deadline = time.monotonic() + 30
+        while not any('"kind": "graphql"' in line for line in server.output) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        assert stop_dev(server) == 0
+    events = [json.loads(line) for line in server.output if line.startswith("{") and '"kind"' in line]
+    assert {"kind": "graphql", "tenant": "globex", "what": "Query.account", "outcome": "ok"}.items() \
+        <= next(e for e in events if e["kind"] == "graphql").items()
+
+
+def test_text_output_has_one_line_per_operation(dev, acme):
+    Api(acme).execute(doc.GET_ACCOUNT, {"id": "nobody-here"})
+    deadline = time.monotonic() + 30
+    while not any("Query.account" in line for line in dev.output) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = next(line for line in dev.output if "acme" in line and "Query.account" in line)
+    assert line.rstrip().endswith("ok") and not line.lstrip().startswith("{")

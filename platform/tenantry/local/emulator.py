@@ -6,7 +6,8 @@ handler) instead of using the class itself, for two reasons:
   binding here turns it into an immediate `EmulatorPortInUseError`.
 - moto's backends are not safe under concurrent requests: two conditional PutItems racing in two
   request threads can both pass the condition. Real DynamoDB makes a conditional write atomic, and
-  "concurrent writers never lose an update" depends on it, so requests are dispatched one at a time.
+  "concurrent writers never lose an update" depends on it, so requests to one backend (a service
+  in a region) are dispatched one at a time.
 
 moto's backends are process-global: every `Emulator` in one process (and any `mock_aws` in tests)
 sees the same state, and `reset()` clears all of it.
@@ -21,6 +22,7 @@ idle safety-net poll.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -147,12 +149,44 @@ def _written_keys(service: str, action: str, request: bytes | None, response: by
         return [ANY_TABLE] if service == _DYNAMODB_TARGET else []
 
 
+# Backends that share no state, by the service a request is signed for: DynamoDB and its Streams
+# (both signed "dynamodb"), Kinesis, SQS per region; S3 is one backend for every region.
+_INDEPENDENT_SERVICES = frozenset({"dynamodb", "kinesis", "sqs"})
+
+
+class _BackendLocks:
+    """One moto request at a time per backend (see the module docstring), not per process: with a
+    single lock the Lambdas' DynamoDB calls queued behind the pollers' Kinesis reads and behind the
+    other tenant's requests, and a lock holder waiting for the GIL held everybody up. A request
+    this cannot place (unsigned: moto's own API, S3 presigned URLs, ...) takes every lock."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+
+    def for_request(self, environ: dict) -> list[threading.Lock]:
+        scope = _signing_scope(environ)
+        if scope is None or (scope[1] not in _INDEPENDENT_SERVICES and scope[1] != "s3"):
+            return self._all()
+        region, service = scope
+        return [self._lock((service, "*" if service == "s3" else region))]
+
+    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _all(self) -> list[threading.Lock]:
+        self._lock(("*", "*"))
+        with self._guard:
+            return [self._locks[key] for key in sorted(self._locks)]   # one order: no deadlock
+
+
 class _SerializedApp:
-    """Runs one moto request at a time (see the module docstring) and reports stream writes."""
+    """Runs one moto request at a time per backend (`_BackendLocks`) and reports stream writes."""
 
     def __init__(self, app: Any, writes: StreamWrites) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._locks = _BackendLocks()
         self._writes = writes
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
@@ -168,7 +202,10 @@ class _SerializedApp:
             status.append(code)
             return start_response(code, headers, *args)
 
-        with self._lock:
+        locks = self._locks.for_request(environ)
+        with contextlib.ExitStack() as held:
+            for lock in locks:
+                held.enter_context(lock)
             # moto builds whole responses, so materialising the body inside the lock is cheap and
             # keeps the backend untouched while werkzeug writes to the socket.
             chunks = list(self._app(environ, record_status))
@@ -202,16 +239,23 @@ def _cached_dispatcher(dispatcher_type: type) -> Any:
     return CachedDispatcher
 
 
-def _request_kind(environ: dict) -> tuple[str, ...] | None:
-    target, auth = environ.get("HTTP_X_AMZ_TARGET"), environ.get("HTTP_AUTHORIZATION")
-    path = environ.get("PATH_INFO", "")
-    if not target or not auth or not isinstance(path, str) or path.startswith("/moto-api"):
+def _signing_scope(environ: dict) -> tuple[str, str] | None:
+    """(region, service) a request is signed for; None for moto's own API and unsigned requests."""
+    auth, path = environ.get("HTTP_AUTHORIZATION"), environ.get("PATH_INFO", "")
+    if not auth or not isinstance(path, str) or path.startswith("/moto-api"):
         return None
     try:    # "AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, ..."
         _, _, region, service, _ = auth.split(",")[0].split()[1].split("/")
-    except ValueError:
+    except (ValueError, IndexError):
         return None
-    return (region, service, target.partition(".")[0], path)
+    return region, service
+
+
+def _request_kind(environ: dict) -> tuple[str, ...] | None:
+    target, scope = environ.get("HTTP_X_AMZ_TARGET"), _signing_scope(environ)
+    if not target or scope is None:
+        return None
+    return (*scope, target.partition(".")[0], environ["PATH_INFO"])
 
 
 def _read_body(environ: dict) -> bytes | None:

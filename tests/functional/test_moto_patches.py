@@ -90,3 +90,25 @@ def test_kinesis_reads_start_where_the_iterator_points(moto):
     # THEN exactly those records, in order, including one added between the reads
     assert [r["Data"] for r in first["Records"]] == [str(i).encode() for i in range(200, 210)]
     assert [r["Data"] for r in rest["Records"]] == [str(i).encode() for i in range(210, 301)]
+
+
+def test_what_a_query_reads_is_not_kept_alive(dynamodb):
+    # GIVEN a table of 20 items
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    table = create_events_table(dynamodb)
+    for version in range(1, 21):
+        dynamodb.put_item(TableName=table, Item={k.PARTITION_KEY: {"S": "a"}, k.SORT_KEY: {"N": str(version)}})
+
+    def items_alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, Item) for o in gc.get_objects())
+
+    before = items_alive()
+    # WHEN it is queried 50 times (moto copies every item it reads)
+    for _ in range(50):
+        dynamodb.query(TableName=table, KeyConditionExpression=f"{k.PARTITION_KEY} = :a",
+                       ExpressionAttributeValues={":a": {"S": "a"}}, ScanIndexForward=False, Limit=10)
+    # THEN no copy outlives its request (unpatched moto kept all 1,000)
+    assert items_alive() == before

@@ -15,6 +15,11 @@ speed only, and its test pins that the records read are the same.
    after 15 minutes; here they do too, and at most `MAX_LIVE_ITERATORS` are kept.
 3. Kinesis GetRecords walks the shard from its first record on every call, so each read got
    slower as the stream grew. Here it starts at the iterator's position (binary search).
+4. Every moto model object ever made stays referenced by its class (`instances_tracked`, for
+   moto's own data dump and S3's reset): each query's copies of the items it read, every stream
+   record, every shard iterator. That was most of the dev server's 44 KB per command. Here only
+   S3's classes track instances, and only live ones (weak references): S3's reset closes their
+   files. moto's `/moto-api/data.json` dump, which nothing here reads, lists S3 objects only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import bisect
 import copy
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -38,6 +44,7 @@ def apply() -> None:
     _patch_transactions()
     _patch_stream_iterators()
     _patch_kinesis_reads()
+    _patch_instance_tracking()
     _applied = True
 
 
@@ -168,3 +175,42 @@ def _sorted_keys(shard: Any) -> list[int]:
         keys.extend(reversed([next(tail) for _ in range(added)]))
     shard._tenantry_keys = keys
     return keys
+
+
+# 4. Instance tracking ---------------------------------------------------------------------------
+class _LiveInstances:
+    """What `instances_tracked` is used as (append, iterate), without keeping anything alive."""
+
+    def __init__(self, existing: Any = ()) -> None:
+        self._live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        for instance in existing:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._live[id(instance)] = instance
+        except TypeError:       # a model that cannot be weakly referenced: not tracked at all
+            pass
+
+    def __iter__(self) -> Any:
+        return iter(list(self._live.values()))
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+def _patch_instance_tracking() -> None:
+    from moto.core.common_models import BaseModel
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance = object.__new__(cls)
+        if not cls.__module__.startswith("moto.s3"):
+            return instance
+        tracked = cls.__dict__.get("instances_tracked")
+        if not isinstance(tracked, _LiveInstances):
+            tracked = _LiveInstances(tracked or ())
+            cls.instances_tracked = tracked                    # type: ignore[attr-defined]
+        tracked.append(instance)
+        return instance
+
+    BaseModel.__new__ = staticmethod(__new__)                  # type: ignore[method-assign]

@@ -198,3 +198,13 @@ def test_a_fault_inside_the_twin_reaches_the_client_as_a_generic_error_with_an_i
     error_id = error["errorInfo"]["errorId"]
     assert error_id in error["message"]
     assert any(error_id in r.getMessage() and "on fire" in r.getMessage() for r in caplog.records)
+
+
+def test_a_document_with_more_fields_than_the_twin_validates_is_refused_unvalidated(host):
+    # GIVEN a document of 6,000 aliased fields (validating it would take seconds of CPU)
+    query = '{ account(id: "a") { ' + " ".join(f"f{i}: id" for i in range(6000)) + " } }"
+    # WHEN it is sent THEN it is refused as a whole with a typed error, and nothing ran
+    StubExecutor.calls.clear()
+    status, _, body = post(host, json.dumps({"query": query}))
+    assert status == 200 and body["data"] is None
+    assert body["errors"][0]["errorType"] == "QueryTooLarge" and StubExecutor.calls == []

@@ -200,13 +200,17 @@ class TenantGraphQL:
 
     # -- queries and mutations ------------------------------------------------------------------
 
-    def prepare(self, query: str, operation_name: str | None) -> Prepared | list[dict]:
+    async def prepare(self, query: str, operation_name: str | None) -> Prepared | list[dict]:
         # Clients (and the projector's publishes) send the same few documents over and over:
         # parsing and validating each time was a visible share of the server's CPU.
         cached = self._prepared.get((query, operation_name))
         if cached is not None:
             return cached
-        prepared = self._prepare(query, operation_name)
+        # A new document is parsed and validated off the event loop: validating a large one takes
+        # a while (overlapping-fields checks grow with the square of its fields), and meanwhile
+        # every other request, WebSocket and publish would wait.
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self._threads, self._prepare, query, operation_name)
         if isinstance(prepared, Prepared):
             if len(self._prepared) >= PREPARED_CACHE_SIZE:
                 self._prepared.pop(next(iter(self._prepared)))
@@ -220,20 +224,24 @@ class TenantGraphQL:
             return [appsync_error(exc, "MalformedHttpRequestException")]
         except RecursionError:
             return [request_error("The query is nested too deeply to parse.", "MalformedHttpRequestException")]
-        errors = validate(self.schema, document)
-        if errors:
-            return [appsync_error(e, "ValidationError") for e in errors]
+        fields = lim.field_count(document)
+        if fields > lim.MAX_FIELDS:
+            return [request_error(f"The document selects {fields} fields; the local platform takes at "
+                                  f"most {lim.MAX_FIELDS}.", lim.QUERY_SIZE_ERROR)]
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         chosen = [op for op in operations
                   if operation_name is None or (op.name and op.name.value == operation_name)]
-        if len(chosen) != 1:
-            return [request_error("Exactly one operation must be selected (operationName).")]
         fragments = {d.name.value: d for d in document.definitions
                      if isinstance(d, FragmentDefinitionNode)}
-        depth = lim.operation_depth(chosen[0].selection_set, fragments)
-        if self.limits.query_depth and depth > self.limits.query_depth:
+        depth = max((lim.operation_depth(op.selection_set, fragments) for op in chosen), default=0)
+        if self.limits.query_depth and depth > self.limits.query_depth:    # before the costly part
             return [request_error(f"Query depth {depth} exceeds this API's limit of "
                                   f"{self.limits.query_depth}.", lim.QUERY_DEPTH_ERROR)]
+        errors = validate(self.schema, document)
+        if errors:
+            return [appsync_error(e, "ValidationError") for e in errors]
+        if len(chosen) != 1:
+            return [request_error("Exactly one operation must be selected (operationName).")]
         return Prepared(document, chosen[0], fragments)
 
     def _context(self, caller: Caller, headers: dict[str, str], variables: dict | None,
@@ -243,7 +251,7 @@ class TenantGraphQL:
 
     async def execute(self, query: str, variables: dict | None, operation_name: str | None,
                       caller: Caller, headers: dict[str, str]) -> Outcome:
-        prepared = self.prepare(query, operation_name)
+        prepared = await self.prepare(query, operation_name)
         if isinstance(prepared, list):
             return Outcome({"data": None, "errors": prepared})
         if prepared.operation.operation == OperationType.SUBSCRIPTION:
@@ -366,7 +374,7 @@ class TenantGraphQL:
     async def prepare_subscription(self, query: str, variables: dict | None,
                                    operation_name: str | None, caller: Caller,
                                    headers: dict[str, str]) -> SubscriptionRequest:
-        prepared = self.prepare(query, operation_name)
+        prepared = await self.prepare(query, operation_name)
         if isinstance(prepared, list):
             raise SubscriptionRefusedError(prepared)
         if prepared.operation.operation != OperationType.SUBSCRIPTION:

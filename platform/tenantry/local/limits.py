@@ -16,16 +16,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql import DocumentNode, FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 APPSYNC_DEFAULT_RESOLVER_COUNT = 10_000
 APPSYNC_EXECUTION_TIMEOUT_S = 30.0
 MAX_JSON_DEPTH = 64
 FIELDS_IN_FLIGHT = 4
+# The twin's own bound on a document (AppSync publishes none but its 1 MB body limit): validating a
+# document costs time quadratic in its fields, so 5,000 of them is seconds of CPU, and no frontend
+# needs that many. Counted before validation, fragments once each.
+MAX_FIELDS = 5_000
 
 QUERY_DEPTH_ERROR = "QueryDepthLimitExceeded"
 RESOLVER_COUNT_ERROR = "ResolverCountLimitExceeded"
 EXECUTION_TIMEOUT_ERROR = "ExecutionTimeout"
+QUERY_SIZE_ERROR = "QueryTooLarge"
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,15 @@ def operation_depth(selection_set: SelectionSetNode | None, fragments: Mapping[s
                 if fragment is not None:
                     stack.append((fragment.selection_set, depth, spread | {selection.name.value}))
     return deepest
+
+
+def field_count(document: DocumentNode) -> int:
+    """Field nodes written in the document (each definition's selections, without expanding
+    spreads, so a fragment used many times counts once): a bound on what validation walks."""
+    count, stack = 0, [getattr(d, "selection_set", None) for d in document.definitions]
+    while stack:
+        node = stack.pop()
+        for selection in node.selections if node else ():
+            count += isinstance(selection, FieldNode)
+            stack.append(getattr(selection, "selection_set", None))
+    return count

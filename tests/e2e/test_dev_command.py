@@ -52,6 +52,25 @@ def test_readme_python_snippet_runs(dev, tmp_path):
     assert "'balance': 4200" in done.stdout
 
 
+def test_readme_tls_snippet_runs(tmp_path):
+    # GIVEN tenantry dev --tls, and the README's Python block for it, run where .tenantry/dev.json is its
+    server = start_dev(tmp_path, free_port(), "--tls", "--tenant", "acme")
+    try:
+        text = QUICKSTART.read_text()
+        snippet = re.search(r"```python\n(.*?)```", text[text.index("### Browsers, Amplify and TLS"):], re.S).group(1)
+        project = tmp_path / "project"
+        (project / ".tenantry").mkdir(parents=True)
+        shutil.copy(server.dev_json, project / ".tenantry" / "dev.json")
+        (project / "snippet.py").write_text(snippet)
+        # WHEN it runs THEN it reaches the API over https, trusting the local CA
+        done = subprocess.run([sys.executable, "snippet.py"], cwd=project, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "{'account': None}" in done.stdout
+        assert json.loads(server.dev_json.read_text())["tenants"]["acme"]["graphql_url"].startswith("https://")
+    finally:
+        assert stop_dev(server) == 0
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_curl_snippet_opens_an_account(dev, tmp_path):
     # GIVEN the quickstart's shell block that calls curl, and this server's dev.json

@@ -10,6 +10,7 @@ is issued anew at every start, for loopback and the host `tenantry dev` listens 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 import ssl
@@ -50,15 +51,18 @@ def client_context(ca_file: Path) -> ssl.SSLContext:
 
 def _load_or_create_ca(directory: Path) -> trustme.CA:
     cert, key = directory / CA_FILE, directory / CA_KEY_FILE
-    if cert.exists() and key.exists():
-        return trustme.CA.from_pem(cert.read_bytes(), key.read_bytes())
     directory.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA(organization_name=ORGANIZATION)
-    _write_private(key, ca.private_key_pem.bytes())
-    tmp = cert.with_suffix(".tmp")
-    ca.cert_pem.write_to_path(str(tmp))
-    tmp.replace(cert)     # the key first, then the certificate: a half-made CA is never loaded
-    return ca
+    # Two runs starting at once (two terminals, parallel tests) must agree on one CA.
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cert.exists() and key.exists():
+            return trustme.CA.from_pem(cert.read_bytes(), key.read_bytes())
+        ca = trustme.CA(organization_name=ORGANIZATION)
+        _write_private(key, ca.private_key_pem.bytes())
+        tmp = cert.with_suffix(".tmp")
+        ca.cert_pem.write_to_path(str(tmp))
+        tmp.replace(cert)     # the key first, then the certificate: a half-made CA is never loaded
+        return ca
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -112,3 +112,20 @@ def test_what_a_query_reads_is_not_kept_alive(dynamodb):
                        ExpressionAttributeValues={":a": {"S": "a"}}, ScanIndexForward=False, Limit=10)
     # THEN no copy outlives its request (unpatched moto kept all 1,000)
     assert items_alive() == before
+
+
+def test_a_query_on_the_table_key_reads_its_partition_only(dynamodb, monkeypatch):
+    # GIVEN an events table with two accounts
+    from moto.dynamodb.models.table import Table
+    table = create_events_table(dynamodb)
+    for aggregate in ("a", "b"):
+        for version in range(1, 6):
+            dynamodb.put_item(TableName=table, Item={k.PARTITION_KEY: {"S": aggregate}, k.SORT_KEY: {"N": str(version)}})
+    # WHEN one account's newest events are queried (whole-table listing made to fail)
+    monkeypatch.setattr(Table, "all_items", lambda self: pytest.fail("scanned the whole table"))
+    page = dynamodb.query(TableName=table, KeyConditionExpression=f"{k.PARTITION_KEY} = :a AND {k.SORT_KEY} > :v",
+                          ExpressionAttributeValues={":a": {"S": "b"}, ":v": {"N": "1"}},
+                          ScanIndexForward=False, Limit=3)
+    # THEN the answer is the same as moto's: that partition, newest first, limited
+    assert [int(i[k.SORT_KEY]["N"]) for i in page["Items"]] == [5, 4, 3]
+    assert page["LastEvaluatedKey"] == {k.PARTITION_KEY: {"S": "b"}, k.SORT_KEY: {"N": "3"}}

@@ -20,6 +20,9 @@ speed only, and its test pins that the records read are the same.
    record, every shard iterator. That was most of the dev server's 44 KB per command. Here only
    S3's classes track instances, and only live ones (weak references): S3's reset closes their
    files. moto's `/moto-api/data.json` dump, which nothing here reads, lists S3 objects only.
+5. A Query on a table's key sorts every item of the table to find the partition's: each command's
+   read of its account's newest events cost O(events of every account) and slowed the whole
+   platform as history grew. Here a base-table Query looks at its partition only.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def apply() -> None:
     _patch_stream_iterators()
     _patch_kinesis_reads()
     _patch_instance_tracking()
+    _patch_partition_queries()
     _applied = True
 
 
@@ -214,3 +218,26 @@ def _patch_instance_tracking() -> None:
         return instance
 
     BaseModel.__new__ = staticmethod(__new__)                  # type: ignore[method-assign]
+
+
+# 5. Base-table queries --------------------------------------------------------------------------
+def _patch_partition_queries() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+    index_position = 6      # query(hash_key, range_comparison, range_objs, limit, start, forward, projection, index_name, ...)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[index_position] if len(args) > index_position else kwargs.get("index_name")
+        if index_name is not None or hash_key is None or not self.has_range_key:
+            return original(self, hash_key, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        # moto's query reads `self.all_items()` and keeps the partition's items: give it only those
+        # (requests to a table run one at a time, see tenantry.local.emulator).
+        self.all_items = lambda: partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query

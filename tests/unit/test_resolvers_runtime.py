@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tenantry.appsync.jsruntime import (NotImplementedLocallyError, ResolverCodeError, ResolverRuntime,
-                                        UnsupportedModuleError)
+                                        ResolverTimeoutError, UnsupportedModuleError)
 
 pytestmark = pytest.mark.unit
 
@@ -113,3 +113,17 @@ def test_an_unknown_console_member_fails_loudly(tmp_path):
             pytest.raises(NotImplementedLocallyError) as raised:
         rt.run("r.js", "request", CTX)
     assert "console.table" in raised.value.detail
+
+
+def test_an_endless_handler_times_out_and_the_runtime_keeps_serving(tmp_path):
+    # GIVEN a handler that never returns, and a runtime with a short evaluation limit
+    (tmp_path / "r.js").write_text(
+        "export function request(ctx) { if (ctx.arguments.id === 'loop') { while (true) {} } return {}; }")
+    with ResolverRuntime(tmp_path, ["r.js"], timeout_s=0.5) as rt:
+        # WHEN it is called THEN it is a typed timeout
+        with pytest.raises(ResolverTimeoutError) as raised:
+            rt.run("r.js", "request", {**CTX, "arguments": {"id": "loop"}})
+        assert (raised.value.code_file, raised.value.phase) == ("r.js", "request")
+        # AND the next call is served, by a fresh context
+        assert rt.run("r.js", "request", CTX).outcome == "ok"
+        assert rt.pool.contexts_created == 2

@@ -242,19 +242,22 @@ class ContextPool:
             ready.set_exception(exc)
             return
         ready.set_result(None)
+        stopped = False
         try:
-            while True:
+            while not stopped:
                 with self._lock:
                     self._idle += 1
                 job = self._jobs.get()
                 with self._lock:
                     self._idle -= 1
-                if job is _STOP:
-                    return
-                if job.future.set_running_or_notify_cancel():
+                stopped = job is _STOP
+                if not stopped and job.future.set_running_or_notify_cancel():
                     context = self._run_job(context, job)
         finally:
             context.close()
+            if not stopped:             # a replacement context failed: the next call adds a lane
+                with self._lock:
+                    self._lanes -= 1
 
     def _run_job(self, context: Any, job: _Job) -> Any:
         """Evaluate one job; returns the context to use next (a fresh one after a limit was hit)."""

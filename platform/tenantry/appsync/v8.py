@@ -276,7 +276,13 @@ class ContextPool:
         except BaseException as exc:  # noqa: BLE001 - the caller gets it; the lane lives on
             job.future.set_exception(exc)
             return context
-        # A terminated or exhausted isolate is not trusted again: replace it on this lane.
+        # A terminated or exhausted isolate is not trusted again: replace it on this lane. First
+        # one trivial evaluation: the isolate runs its tasks in order, so once it answers, the
+        # callback of the terminated one has been delivered too, not into a closing event loop.
+        try:
+            context.eval("0", timeout_sec=1.0)
+        except Exception:  # noqa: BLE001 - the isolate is being discarded either way
+            pass
         context.close()
         return self._new_context()
 

@@ -144,20 +144,30 @@ async def soak_commands(endpoint: TenantEndpoint, commands: int, clients: int = 
     return time.perf_counter() - started
 
 
+SOAK_STEP = 1000
+
+
 def run_soak(server: DevServer, commands: int, idle_s: float) -> dict:
+    """RSS after a warm-up, after every SOAK_STEP commands, and while idling afterwards."""
     endpoint = server.tenants["acme"]
     asyncio.run(soak_commands(endpoint, 200))          # warm-up: caches and pools fill first
     time.sleep(5)
     start = rss_kb(server)
-    seconds = asyncio.run(soak_commands(endpoint, commands))
+    seconds, steps = 0.0, []
+    for _ in range(max(1, commands // SOAK_STEP)):
+        seconds += asyncio.run(soak_commands(endpoint, min(SOAK_STEP, commands)))
+        steps.append(rss_kb(server))
     time.sleep(5)                                      # the pipeline catches up
     end = rss_kb(server)
     samples = []
     for _ in range(int(idle_s // 10)):
         time.sleep(10)
         samples.append(rss_kb(server))
+    half = len(steps) // 2
+    second_half = (steps[-1] - steps[half - 1]) / ((len(steps) - half) * SOAK_STEP) if half else None
     return {"commands": commands, "seconds": round(seconds, 1), "rss_start_kb": start, "rss_end_kb": end,
-            "rss_idle_kb": samples, "kb_per_command": round((end - start) / commands, 2),
+            "rss_every_1000_kb": steps, "rss_idle_kb": samples,
+            "kb_per_command_second_half": round(second_half, 2) if second_half is not None else None, "kb_per_command": round((end - start) / commands, 2),
             "idle_growth_kb": samples[-1] - end if samples else None,
             "target_kb_per_command": TARGET_KB_PER_COMMAND}
 

@@ -35,7 +35,7 @@ from collections import OrderedDict
 from typing import Any
 
 ITERATOR_TTL_S = 15 * 60            # AWS: a shard iterator expires 15 minutes after it was issued
-MAX_LIVE_ITERATORS = 2_000
+MAX_LIVE_ITERATORS = 256           # a poller holds one; other readers (redrive) a few
 
 _applied = False
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -23,6 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tests.e2e import documents as doc
@@ -109,18 +111,10 @@ async def level(endpoint: TenantEndpoint, clients: int, per_client: int, interva
             "commands_per_s": round(sum(done) / elapsed, 1), "latency": percentiles(samples)}
 
 
-class _clients:
-    def __init__(self, endpoint: TenantEndpoint, count: int) -> None:
-        self.clients = [Client(endpoint) for _ in range(count)]
-
-    async def __aenter__(self) -> list[Client]:
-        for client in self.clients:
-            await client.__aenter__()
-        return self.clients
-
-    async def __aexit__(self, *exc: object) -> None:
-        for client in self.clients:
-            await client.__aexit__()
+@contextlib.asynccontextmanager
+async def _clients(endpoint: TenantEndpoint, count: int) -> AsyncIterator[list[Client]]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(Client(endpoint)) for _ in range(count)]
 
 
 def run_levels(server: DevServer, quick: bool) -> dict:

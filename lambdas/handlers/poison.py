@@ -45,6 +45,7 @@ class PoisonHeadsBatchError(Exception):
 
 
 def sequence_number(record: dict) -> str:
+    """The identifier a partial batch response names a Kinesis or DynamoDB Streams record by."""
     if "kinesis" in record:
         return record["kinesis"]["sequenceNumber"]
     return record["dynamodb"]["SequenceNumber"]

@@ -12,6 +12,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from lambdas.handlers.poison import sequence_number  # noqa: F401 - what a partial batch response names
+
 SourceKind = Literal["dynamodb", "kinesis"]
 
 
@@ -56,13 +58,6 @@ def dynamodb_record(raw: dict[str, Any], *, stream_arn: str, region: str) -> dic
     if raw.get("userIdentity"):
         record["userIdentity"] = raw["userIdentity"]
     return record
-
-
-def sequence_number(record: dict[str, Any]) -> str:
-    """The identifier a partial batch response names a record by."""
-    if "kinesis" in record:
-        return record["kinesis"]["sequenceNumber"]
-    return record["dynamodb"]["SequenceNumber"]
 
 
 def arrival(record: dict[str, Any]) -> float:

@@ -82,10 +82,11 @@ class DevServer:
         """Raise `DevServerDiedError` if the server has exited (so a test never just sees
         'connection refused'). `wait`: after a dropped connection, how long a dying server may
         take to be gone (a native crash first prints every thread's stack)."""
-        try:
-            self.process.wait(timeout=wait) if wait else None
-        except subprocess.TimeoutExpired:
-            pass
+        if wait:
+            try:
+                self.process.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
         if self.process.poll() is not None:
             self.process.wait()
             time.sleep(0.2)         # let the output pump read the last lines (a native crash's stacks)

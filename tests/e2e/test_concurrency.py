@@ -15,6 +15,7 @@ One `tenantry dev` of its own (it is stopped at the end). Bounded: 24 clients x 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 
@@ -46,10 +47,8 @@ def platform(tmp_path_factory) -> DevServer:
 async def _converged(accounts, observed, endpoints) -> list[str]:
     """Wait for every read model to reach its account's final version; what differs from the fold."""
     problems, deadline = [], time.monotonic() + CONVERGE_S
-    clients = {name: Client(endpoint) for name, endpoint in endpoints.items()}
-    for client in clients.values():
-        await client.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {name: await stack.enter_async_context(Client(endpoint)) for name, endpoint in endpoints.items()}
         for account in accounts:
             want, client = final_version(account, observed), clients[account.tenant]
             while True:
@@ -64,9 +63,6 @@ async def _converged(accounts, observed, endpoints) -> list[str]:
             if seen != ((want, account.expected_balance),) * 2:
                 problems.append(f"{account.tenant}/{account.id}: read model and store {seen}, "
                                 f"expected {(want, account.expected_balance)}")
-    finally:
-        for client in clients.values():
-            await client.__aexit__()
     return problems
 
 

@@ -188,10 +188,6 @@ class ContextPool:
         _open_pools.add(self)
 
     @property
-    def size(self) -> int:
-        return self._size
-
-    @property
     def lanes(self) -> int:
         return self._lanes
 

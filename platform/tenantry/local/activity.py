@@ -117,10 +117,9 @@ class _PowertoolsLines:
             level if isinstance(level, int) else logging.WARNING, "%s", entry.get("message"), extra=extras)
 
 
-def quiet_powertools() -> int:
+def quiet_powertools() -> None:
     """In text mode: the Lambdas' Powertools loggers print only warnings and errors, one line each
-    (through the `tenantry` handler), instead of an INFO JSON object per call. Returns how many."""
-    changed = 0
+    (through the `tenantry` handler), instead of an INFO JSON object per call."""
     for logger in list(logging.Logger.manager.loggerDict.values()):
         if not isinstance(logger, logging.Logger) or not getattr(logger, "init", False):
             continue    # "init": Powertools marks the loggers it configured
@@ -128,8 +127,6 @@ def quiet_powertools() -> int:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(_PowertoolsLines())     # type: ignore[arg-type]
         logger.setLevel(logging.WARNING)
-        changed += 1
-    return changed
 
 
 def unconfigure(handler: logging.Handler) -> None:

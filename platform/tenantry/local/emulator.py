@@ -301,7 +301,6 @@ class Emulator:
 
         dispatcher = _cached_dispatcher(DomainDispatcherApplication)(create_backend_app)
         app = _SerializedApp(dispatcher, self.stream_writes)
-        self._app = app
         # werkzeug reacts to a busy port with sys.exit(1); binding the socket ourselves keeps the
         # failure a typed error the CLI can report.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

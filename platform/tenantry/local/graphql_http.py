@@ -41,12 +41,11 @@ from graphql import (
     validate,
 )
 
+from lambdas.handlers.graphql_errors import INTERNAL_FAILURE
 from tenantry.appsync.executor import FieldCall, ResolverError
 from tenantry.local import limits as lim
 from tenantry.local.appsync_schema import allowed_modes, subscribed_mutations
 from tenantry.local.auth import Caller
-
-INTERNAL_FAILURE = "InternalFailure"
 
 log = logging.getLogger("tenantry.local.graphql")
 
@@ -123,6 +122,7 @@ class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    root_fields: tuple[str, ...] = ()        # "Mutation.deposit", ... (for the activity log)
     # id(field node) -> (selectionSetList, selectionSetGraphQL): the document is cached, so a
     # field's selection is worked out once, not on every resolver call. The nodes live as long
     # as `document`, so their ids stay theirs.
@@ -242,7 +242,7 @@ class TenantGraphQL:
             return [appsync_error(e, "ValidationError") for e in errors]
         if len(chosen) != 1:
             return [request_error("Exactly one operation must be selected (operationName).")]
-        return Prepared(document, chosen[0], fragments)
+        return Prepared(document, chosen[0], fragments, _root_fields(chosen[0], fragments))
 
     def _context(self, caller: Caller, headers: dict[str, str], variables: dict | None,
                  prepared: Prepared) -> _Context:
@@ -257,7 +257,7 @@ class TenantGraphQL:
         if prepared.operation.operation == OperationType.SUBSCRIPTION:
             return Outcome({"data": None, "errors": [request_error(
                 "Subscriptions are served on the real-time endpoint (/graphql/realtime).")]})
-        fields = _root_fields(prepared)
+        fields = prepared.root_fields
         context = self._context(caller, headers, variables, prepared)
         try:
             async with asyncio.timeout(self.limits.execution_timeout_s):
@@ -427,10 +427,9 @@ class TenantGraphQL:
         return body
 
 
-def _root_fields(prepared: Prepared) -> tuple[str, ...]:
-    kind = prepared.operation.operation.value.capitalize()
-    return tuple(f"{kind}.{node.name.value}"
-                 for node in _selection_fields(prepared.operation.selection_set, prepared.fragments))
+def _root_fields(operation: OperationDefinitionNode, fragments: dict) -> tuple[str, ...]:
+    kind = operation.operation.value.capitalize()
+    return tuple(f"{kind}.{node.name.value}" for node in _selection_fields(operation.selection_set, fragments))
 
 
 def _locations(nodes: Any) -> list[dict]:

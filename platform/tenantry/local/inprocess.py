@@ -16,24 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
 from werkzeug.test import EnvironBuilder
 
 HOOK_ID = "tenantry-emulator-in-process"
-
-
-class _Body:
-    """What botocore reads a response body from (as moto's own in-process stubber gives it)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read(self, *args: Any, **kwargs: Any) -> bytes:
-        data, self._data = self._data, b""
-        return data
-
-    def stream(self, **kwargs: Any) -> Any:
-        if self._data:
-            yield self.read()
 
 
 class InProcessTransport:
@@ -65,7 +51,7 @@ class InProcessTransport:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
-        return AWSResponse(request.url, started["status"], started["headers"], _Body(data))
+        return AWSResponse(request.url, started["status"], started["headers"], MockRawResponse(data))
 
 
 def install(session: Any, transport: InProcessTransport) -> None:

@@ -44,11 +44,6 @@ def local_tls(directory: Path, host: str) -> LocalTLS:
     return LocalTLS(directory / CA_FILE, context)
 
 
-def client_context(ca_file: Path) -> ssl.SSLContext:
-    """An SSL context that trusts the local CA (tests, and Python clients of the twin)."""
-    return ssl.create_default_context(cafile=str(ca_file))
-
-
 def _load_or_create_ca(directory: Path) -> trustme.CA:
     cert, key = directory / CA_FILE, directory / CA_KEY_FILE
     directory.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tenantry.local import dev
-from tenantry.local.auth import API_KEY_PREFIX
+from tenantry.appsync.auth import API_KEY_PREFIX
 from tests.e2e.support import free_port
 
 pytestmark = pytest.mark.functional

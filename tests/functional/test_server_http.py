@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tenantry.appsync.executor import FieldOutcome
-from tenantry.local.limits import Limits
+from tenantry.appsync.limits import Limits
 from tests.functional.local_support.stub_server import KEYS, StubExecutor, signed_headers, stub_server
 
 pytestmark = pytest.mark.functional

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Callable, TextIO
 from aiohttp import web
 
 from tenantry.local import activity, devstate, wiring
-from tenantry.local.auth import new_api_key
+from tenantry.appsync.auth import new_api_key
 from tenantry.local.devstate import DEV_JSON, write_dev_json
-from tenantry.local.server import AppSyncServer, TenantApi
+from tenantry.appsync.server import AppSyncServer, TenantApi
 from tenantry.local.shutdown import Shutdown, StopRequested
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tenantry.inventory import ResourceType
-from tenantry.local.appsync_schema import build_appsync_schema
-from tenantry.local.graphql_http import TenantGraphQL
-from tenantry.local.limits import Limits
+from tenantry.appsync.schema import build_appsync_schema
+from tenantry.appsync.graphql_http import TenantGraphQL
+from tenantry.appsync.limits import Limits
 from tenantry.local.model import LocalTenant, function_name_from
-from tenantry.local.server import TenantApi, build_tenant_api
+from tenantry.appsync.server import TenantApi, build_tenant_api
 
 GRAPHQL_URL_ENV = "GRAPHQL_URL"
 # The CA bundle the AWS SDKs (and the projector's AppSync publisher) trust: the local CA under --tls.

@@ -21,12 +21,12 @@ from botocore.credentials import Credentials
 
 from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
-from tenantry.local.appsync_schema import build_appsync_schema
-from tenantry.local.auth import new_api_key
-from tenantry.local.graphql_http import TenantGraphQL
-from tenantry.local.limits import Limits
-from tenantry.local.realtime import SubscriptionHub
-from tenantry.local.server import AppSyncServer, build_tenant_api
+from tenantry.appsync.schema import build_appsync_schema
+from tenantry.appsync.auth import new_api_key
+from tenantry.appsync.graphql_http import TenantGraphQL
+from tenantry.appsync.limits import Limits
+from tenantry.appsync.realtime import SubscriptionHub
+from tenantry.appsync.server import AppSyncServer, build_tenant_api
 
 TENANTS = ("acme", "globex")
 KEYS = {tenant: new_api_key() for tenant in TENANTS}      # per run, as `tenantry dev` issues them

@@ -28,12 +28,12 @@ from typing import Callable
 from aiohttp import web
 
 from tenantry.local import activity
-from tenantry.local.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
-from tenantry.local.graphql_http import TenantGraphQL, request_error
-from tenantry.local.limits import MAX_JSON_DEPTH, json_depth
-from tenantry.local.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
+from tenantry.appsync.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
+from tenantry.appsync.graphql_http import TenantGraphQL, request_error
+from tenantry.appsync.limits import MAX_JSON_DEPTH, json_depth
+from tenantry.appsync.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
 
-log = logging.getLogger("tenantry.local.server")
+log = logging.getLogger("tenantry.appsync.server")
 
 MAX_BODY_BYTES = 1024 * 1024
 MALFORMED = "MalformedHttpRequestException"

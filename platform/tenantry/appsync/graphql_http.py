@@ -7,7 +7,7 @@ without a resolver read the same-named property of their parent, as AppSync does
 blocking (V8, botocore, in-process Lambdas), so it runs on worker threads and the event loop stays
 free for WebSocket traffic and for the projector's own publish calls back into this server.
 
-What one request may cost is bounded (`tenantry.local.limits`): query depth and resolver count as
+What one request may cost is bounded (`tenantry.appsync.limits`): query depth and resolver count as
 the API declares them, a few of its resolvers in flight at once. A resolver that fails inside the
 twin (a resolver bug, a data source the twin cannot reach) reaches the client as a generic
 `InternalFailure` with an id; the log line with that id has the whole story.
@@ -43,9 +43,9 @@ from graphql import (
 
 from lambdas.handlers.graphql_errors import INTERNAL_FAILURE
 from tenantry.appsync.executor import FieldCall, ResolverError
-from tenantry.local import limits as lim
-from tenantry.local.appsync_schema import allowed_modes, subscribed_mutations
-from tenantry.local.auth import Caller
+from tenantry.appsync import limits as lim
+from tenantry.appsync.schema import allowed_modes, subscribed_mutations
+from tenantry.appsync.auth import Caller
 
 log = logging.getLogger("tenantry.local.graphql")
 

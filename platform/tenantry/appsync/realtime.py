@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from tenantry.appsync.filters import filter_matches
-from tenantry.local.auth import Authenticator, Caller, SignedRequest, UnauthorizedError
-from tenantry.local.graphql_http import (
+from tenantry.appsync.auth import Authenticator, Caller, SignedRequest, UnauthorizedError
+from tenantry.appsync.graphql_http import (
     Published,
     SubscriptionRefusedError,
     SubscriptionRequest,
@@ -38,7 +38,7 @@ from tenantry.local.graphql_http import (
     request_error,
 )
 
-log = logging.getLogger("tenantry.local.realtime")
+log = logging.getLogger("tenantry.appsync.realtime")
 
 SUBPROTOCOL = "graphql-ws"
 CONNECTION_TIMEOUT_MS = 300_000

@@ -54,7 +54,10 @@ async function start() {
   const session = new Session(config);
   const api = new Api({ ...config, credential: () => session.credential() });
   const accounts = new AccountsPage(document.getElementById('page-accounts'), api, say);
-  const pages = { accounts, graphiql: {} };
+  // GraphiQL's editors measure their container when mounted: mount on first show, not while hidden.
+  let graphiqlMounted = false;
+  const graphiql = { show: () => { if (!graphiqlMounted) mountGraphiQL(document.getElementById('page-graphiql'), api); graphiqlMounted = true; } };
+  const pages = { accounts, graphiql };
   renderSignIn(document.getElementById('signin'), session);
   session.onChange((caller) => {
     document.getElementById('whoami').textContent = caller.sub ? `sub ${caller.sub}` : '';
@@ -65,7 +68,6 @@ async function start() {
     document.getElementById(`tab-${tab}`).addEventListener('click', () => showTab(tab, pages));
   }
   await session.restore();
-  mountGraphiQL(document.getElementById('page-graphiql'), api);
   followReloads();
 }
 

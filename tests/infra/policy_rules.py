@@ -15,8 +15,9 @@ from tenantry.components.api import APPSYNC_LOG_GROUP_PREFIX
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
 from tenantry.components.naming import HANDLERS, log_group, physical
 from tenantry.inventory import DeclaredResource, ResourceType
+from tests.infra.iam_catalog import catalog_problems, wildcard_only
 
-# Services whose actions read or write tenant data: a `*` resource there is never acceptable.
+# Services whose actions read or write tenant data (a role using them needs the data's key).
 DATA_SERVICES = ("dynamodb", "s3", "kinesis", "sqs", "sns", "kms", "lambda", "appsync", "logs", "secretsmanager")
 # Types that accept `tags` (checked against the provider's schema by construction: these all do).
 TAGGABLE_PREFIXES = ("aws:dynamodb/table", "aws:kinesis/stream", "aws:s3/bucket:Bucket", "aws:sqs/queue",
@@ -140,9 +141,10 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
             actions = _as_list(s["Action"])
             for res in _as_list(s["Resource"]):
                 if res == "*":
-                    data = [a for a in actions if a.split(":")[0] in DATA_SERVICES or a == "*"]
-                    if data:
-                        bad.append(f"{r.name}: '*' resource on data actions {data}")
+                    # Only actions IAM defines on no resource type (X-Ray writes, ListStreams) may.
+                    scoped = [a for a in actions if not wildcard_only(a)]
+                    if scoped:
+                        bad.append(f"{r.name}: '*' resource on actions with resource types {scoped}")
                 elif not names_own(res):
                     bad.append(f"{r.name}: {res} is not a resource of tenant {tenant}")
     return bad
@@ -275,4 +277,4 @@ def archive_access_matches_environment(tenant: str, resources: Sequence[Declared
 RULES: tuple[Rule, ...] = (encryption_at_rest, tables_recoverable, deletion_protection_on_event_tables_only,
                            buckets_private_and_tls_only, tags_everywhere, stream_mappings_safe, iam_tenant_scoped,
                            key_policy_allows_encrypted_log_groups, key_policies_name_only_this_tenant,
-                           roles_can_decrypt_what_they_use, archive_access_matches_environment)
+                           roles_can_decrypt_what_they_use, archive_access_matches_environment, catalog_problems)

@@ -29,10 +29,14 @@ from .tags import tenant_tags
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")
-DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                   "dynamodb:ListStreams")
+DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# The Lambda guide lists ListStreams among what a DynamoDB Streams event source mapping needs; IAM
+# defines it on no resource type, so it can only be granted on "*" (it returns stream ARNs, no data).
+DDB_STREAM_LIST = ("dynamodb:ListStreams",)
+# No kinesis:SubscribeToShard: that is enhanced fan-out, granted on a stream *consumer* ARN, and the
+# mappings poll the stream itself (no consumer is declared).
 KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-                "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard")
+                "kinesis:GetShardIterator", "kinesis:ListShards")
 KINESIS_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary")
 KMS_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 LOGS_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -91,11 +95,14 @@ class TenantPlatform(pulumi.ComponentResource):
         role_grants = {
             "command": grants(
                 "command",
-                Grant("EventStore", TABLE_READ + TABLE_WRITE + ("dynamodb:TransactWriteItems",), (table.arn,)),
+                # TransactWriteItems is an API, not an IAM action: a transaction is authorized item by
+                # item as PutItem / UpdateItem / ConditionCheckItem (all in TABLE_WRITE).
+                Grant("EventStore", TABLE_READ + TABLE_WRITE, (table.arn,)),
                 Grant("SnapshotSpill", ("s3:GetObject", "s3:PutObject"), (snapshots,))),
             "publisher": grants(
                 "publisher",
                 Grant("EventStoreStream", DDB_STREAM_READ, (table.stream_arn,)),
+                Grant("EventStoreStreamList", DDB_STREAM_LIST, ("*",)),
                 Grant("EventStream", KINESIS_WRITE, (stream.stream.arn,))),
             "projector": grants(
                 "projector",

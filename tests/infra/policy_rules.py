@@ -278,3 +278,44 @@ RULES: tuple[Rule, ...] = (encryption_at_rest, tables_recoverable, deletion_prot
                            buckets_private_and_tls_only, tags_everywhere, stream_mappings_safe, iam_tenant_scoped,
                            key_policy_allows_encrypted_log_groups, key_policies_name_only_this_tenant,
                            roles_can_decrypt_what_they_use, archive_access_matches_environment, catalog_problems)
+
+
+# -- observability: alarms and the dashboard read metrics that exist -------------------------------
+def _emitted(tenant: str, resources: Sequence[DeclaredResource]) -> set[tuple]:
+    """(namespace, metric, dimensions) of every series the tenant's platform writes: AWS's per
+    declared function and queue, and the handlers' as the metrics contract declares them."""
+    from lambdas.handlers import telemetry
+    from lambdas.handlers.graphql_errors import rejection_types
+
+    functions = [r.inputs["name"] for r in of_type(resources, ResourceType.FUNCTION)]
+    queues = [r.inputs["name"] for r in of_type(resources, ResourceType.QUEUE)]
+    series = {("AWS/Lambda", m, (("FunctionName", f),)) for f in functions for m in ("Errors", "Throttles", "IteratorAge")}
+    series |= {("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", q),)) for q in queues}
+    for metric in telemetry.ALL:
+        series.add((telemetry.NAMESPACE, metric.name, tuple(sorted(metric.dimensions(tenant).items()))))
+    series |= {(telemetry.NAMESPACE, telemetry.COMMANDS_REJECTED.name, tuple(sorted(
+        {**telemetry.COMMANDS_REJECTED.dimensions(tenant), telemetry.ERROR_TYPE: t}.items()))) for t in rejection_types()}
+    return series
+
+
+def _dashboard_series(line: list) -> tuple:
+    namespace, metric, *rest = [part for part in line if not isinstance(part, dict)]
+    return namespace, metric, tuple(sorted(zip(rest[::2], rest[1::2])))
+
+
+def watched_metrics_exist(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """Every alarm and every dashboard line reads a series this tenant's platform emits."""
+    emitted, bad = _emitted(tenant, resources), []
+    for alarm in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        i = alarm.inputs
+        if (i["namespace"], i["metricName"], tuple(sorted((i.get("dimensions") or {}).items()))) not in emitted:
+            bad.append(f"{alarm.name}: alarms on {i['namespace']}/{i['metricName']} {i.get('dimensions')}, never emitted")
+    for board in of_type(resources, "aws:cloudwatch/dashboard:Dashboard"):
+        for widget in json.loads(board.inputs["dashboardBody"])["widgets"]:
+            for line in widget["properties"]["metrics"]:
+                if _dashboard_series(line) not in emitted:
+                    bad.append(f"{board.name}: widget {widget['properties']['title']!r} charts {line}, never emitted")
+    return bad
+
+
+RULES = (*RULES, watched_metrics_exist)

@@ -14,6 +14,7 @@ from . import naming
 from .alarms import Alarms, AlarmsArgs, WatchedFunction
 from .api import Api, ApiArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
+from .dashboard import Dashboard, DashboardArgs
 from .event_store import EventStore, EventStoreArgs
 from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
@@ -158,9 +159,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 filter_pattern=event_insert_filter() if k == "publisher" else None), child)
 
         Alarms(f"{name}-alarms", AlarmsArgs(
-            topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
+            tenant=t, topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
             functions=[WatchedFunction(k, f.function.name, k in CONSUMERS) for k, f in functions.items()],
             failure_queues={k: q.queue.name for k, q in queues.items()}, tags=tags, email=cfg.alarm_email), child)
+        Dashboard(f"{name}-dashboard", DashboardArgs(
+            dashboard_name=naming.physical(t, "dashboard"), tenant=t, region=cfg.region,
+            function_names={k: f.function.name for k, f in functions.items()}, consumers=CONSUMERS,
+            failure_queues={k: q.queue.name for k, q in queues.items()}), child)
 
         # The stack outputs (`define_stack` exports exactly these); the standby pair only when declared.
         standby = ({"standby_accounts_table": models.standby.accounts.name,

@@ -72,7 +72,7 @@ class TenantPlatform(pulumi.ComponentResource):
             key.arn, tags), child)
         bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
             pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
-            cfg.archive_glacier_transition_days, cfg.archive_retention_days, tags,
+            cfg.archive_retention_days, tags,
             force_destroy=not cfg.deletion_protection), child)
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
                                   child) for k in CONSUMERS}

@@ -145,7 +145,6 @@ class TenantConfig(BaseModel):
     projector_parallelization_factor: int = Field(default=1, ge=1, le=10)
     snapshot_interval: int = Field(default=10, ge=1, le=1000)
     archive_retention_days: int = Field(default=3650, ge=1)
-    archive_glacier_transition_days: int = Field(default=90, ge=1)
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     tags: dict[str, str] = Field(default_factory=dict)
     deletion_protection: bool = True
@@ -176,8 +175,6 @@ class TenantConfig(BaseModel):
             raise ValueError("shard_count is required when stream_mode is PROVISIONED")
         if self.stream_mode is StreamMode.ON_DEMAND and self.shard_count is not None:
             raise ValueError("shard_count is only allowed when stream_mode is PROVISIONED")
-        if self.archive_glacier_transition_days >= self.archive_retention_days:
-            raise ValueError("archive_glacier_transition_days must be below archive_retention_days")
         if self.auth.api_key and self.tier != SANDBOX_TIER:
             raise ValueError(f"auth.api_key may be true only for tier: {SANDBOX_TIER} "
                              "(an API key is a full-access credential, for demos and tests)")
@@ -189,6 +186,15 @@ class TenantConfig(BaseModel):
             return (f"{self.name}: auth.api_key is on: anyone holding the key may call every field "
                     "as a full-access service (sandbox only; never ship it in a frontend)",)
         return ()
+
+
+# Fields a tenant file may no longer set, and why: a clear error, never a silently ignored setting.
+REMOVED_FIELDS = {
+    "archive_glacier_transition_days": (
+        "removed: it never applied. S3 lifecycle transitions skip objects under 128 KB, and each archive "
+        "object is one batch of at most 100 events (about 15 KB gzip); delete the line "
+        "(archive_retention_days still expires the archive)"),
+}
 
 
 @dataclass(frozen=True)
@@ -291,10 +297,13 @@ def _problems(exc: ValidationError) -> tuple[Problem, ...]:
 def parse_tenant(data: object, file: Path) -> TenantConfig:
     if not isinstance(data, dict):
         raise TenantConfigError(file, (Problem("(file)", "must be a YAML mapping of field: value"),))
+    removed = tuple(Problem(field, why) for field, why in REMOVED_FIELDS.items() if field in data)
     try:
-        config = TenantConfig.model_validate(data)
+        config = TenantConfig.model_validate({k: v for k, v in data.items() if k not in REMOVED_FIELDS})
     except ValidationError as exc:
-        raise TenantConfigError(file, _problems(exc)) from exc
+        raise TenantConfigError(file, removed + _problems(exc)) from exc
+    if removed:
+        raise TenantConfigError(file, removed)
     if config.name != file.stem:
         raise TenantConfigError(file, (Problem("name", f"must equal the file name '{file.stem}'"),))
     return config

@@ -176,7 +176,8 @@ def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):
     assert api.inputs["logConfig"]["cloudwatchLogsRoleArn"].endswith(":role/tenantry-acme-appsync-logs")
     [statement] = policies(resources)["acme-api-logs"]["Statement"]
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/appsync/apis/acme-api-id"
-    assert statement["Resource"] == [group, f"{group}:*"]
+    # its log streams only: both actions apply to log streams, not to the group itself
+    assert statement["Resource"] == [f"{group}:*"]
     assert "logs:CreateLogGroup" not in statement["Action"]    # the group is declared, below
 
 

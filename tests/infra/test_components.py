@@ -88,11 +88,11 @@ def test_archive_bucket_is_versioned_with_a_lifecycle_from_config(tenant, resour
     assert versioning == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
     rules = {r["id"]: r for r in one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                                       f"{tenant}-archive-lifecycle").inputs["rules"]}
-    archive = rules["archive-tiering"]
+    archive = rules["archive-expiry"]
     assert archive["filter"]["prefix"] == keys.ARCHIVE_PREFIX
-    # Instant Retrieval: `tenantry replay --source archive` reads with GetObject, no restore step
-    assert archive["transitions"] == [{"days": cfg.archive_glacier_transition_days, "storageClass": "GLACIER_IR"}]
     assert archive["expiration"]["days"] == cfg.archive_retention_days
+    # No storage-class transition anywhere: S3 would skip the archive's objects (all under 128 KB)
+    assert all(not r.get("transitions") and not r.get("noncurrentVersionTransitions") for r in rules.values())
 
 
 def test_functions_run_the_handlers_with_the_settings_contract(tenant, resources, configs):

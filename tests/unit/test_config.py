@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tenantry.config import (AWS_REGIONS, StreamMode, TenantConfigError, load_tenant, parse_tenant, validate_all)
+from tenantry.config import (AWS_REGIONS, REMOVED_FIELDS, StreamMode, TenantConfigError, load_tenant, parse_tenant,
+                             validate_all)
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +43,6 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize("data, field", [
     ({**VALID, "stream_mode": "PROVISIONED"}, "shard_count"),
     ({**VALID, "shard_count": 2}, "shard_count"),
-    ({**VALID, "archive_glacier_transition_days": 400, "archive_retention_days": 365}, "archive_glacier_transition_days"),
     ({**VALID, "tags": {"tenant": "other"}}, "tags"),
     ({**VALID, "name": "Acme"}, "name"),
 ])
@@ -124,3 +124,13 @@ def test_an_oidc_tenant_names_its_issuer_and_client():
 ])
 def test_bad_dev_users_are_refused(users, field):
     assert field in problems_of({**VALID, "dev": {"users": users}})
+
+
+def test_a_removed_field_is_named_with_why_and_what_to_do():
+    # GIVEN a tenant file written before archive_glacier_transition_days was removed
+    old = {**VALID, "archive_glacier_transition_days": 90, "archive_retention_days": 3650}
+    # WHEN it is loaded THEN the error names the field, says it never applied, and what to do
+    problem = problems_of(old)["archive_glacier_transition_days"]
+    assert problem.message == REMOVED_FIELDS["archive_glacier_transition_days"]
+    # ... alongside the file's other problems, all at once
+    assert set(problems_of({**old, "region": "mars-1"})) == {"archive_glacier_transition_days", "region"}

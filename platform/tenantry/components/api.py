@@ -162,9 +162,9 @@ class Api(pulumi.ComponentResource):
             f"{name}-logs", name=api.id.apply(lambda api_id: f"{APPSYNC_LOG_GROUP_PREFIX}{api_id}"),
             retention_in_days=args.log_retention_days, tags=tags, opts=child)
         log_group_arn = api.arn.apply(_log_group_arn)
+        # Both actions are authorized on log streams (`<group>:log-stream:<name>`): `<group>:*` alone.
         aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
-            ("logs:CreateLogStream", "logs:PutLogEvents"),
-            [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")]))
+            ("logs:CreateLogStream", "logs:PutLogEvents"), [pulumi.Output.concat(log_group_arn, ":*")]))
         key = (aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} sandbox API key",
                                   expires=api_key_expiry(args.api_key_expires_days), opts=child)
                if args.auth.api_key else None)

@@ -12,14 +12,15 @@ import pulumi_aws as aws
 from lambdas.eventstore import keys
 
 s3 = aws.s3
-ARCHIVE_STORAGE_CLASS = "GLACIER_IR"   # millisecond GetObject, no restore step
+# S3 lifecycle transitions skip objects smaller than this (the default minimum object size since
+# September 2024), and Glacier IR bills any object as at least this much anyway.
+LIFECYCLE_MIN_TRANSITION_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
 class ArchiveBucketArgs:
     bucket_name: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
-    glacier_transition_days: int
     retention_days: int
     tags: Mapping[str, str]
     force_destroy: bool = False
@@ -70,14 +71,14 @@ class ArchiveBucket(pulumi.ComponentResource):
         s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket_id,
             rules=[
-                # Archived events are history: cold storage after a while, kept for the retention period.
-                # Glacier Instant Retrieval, not GLACIER: `tenantry replay --source archive` reads them
-                # with a plain GetObject, which GLACIER/DEEP_ARCHIVE refuse until a restore completes.
+                # Archived events are history, kept for the retention period in S3 Standard. No
+                # transition to a colder class: lifecycle transitions skip objects under 128 KB and an
+                # archive object is one batch of <= 100 events (~15 KB gzip); compacting each day's
+                # batches into larger objects would rewrite the only copy of old history to save
+                # ~$0.019/GB-month (README, "Archive storage").
                 s3.BucketLifecycleConfigurationRuleArgs(
-                    id="archive-tiering", status="Enabled",
+                    id="archive-expiry", status="Enabled",
                     filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=keys.ARCHIVE_PREFIX),
-                    transitions=[s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                        days=args.glacier_transition_days, storage_class=ARCHIVE_STORAGE_CLASS)],
                     expiration=s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
                 ),
                 # Snapshots are referenced by event items: never expired, only old versions are.

@@ -15,6 +15,7 @@ from .alarms import Alarms, AlarmsArgs, WatchedFunction
 from .api import Api, ApiArgs, ApiAuth
 from .identity import UserDirectory, UserDirectoryArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
+from .dashboard import Dashboard, DashboardArgs
 from .event_store import EventStore, EventStoreArgs
 from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
@@ -30,10 +31,14 @@ from .tags import tenant_tags
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")
-DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                   "dynamodb:ListStreams")
+DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# The Lambda guide lists ListStreams among what a DynamoDB Streams event source mapping needs; IAM
+# defines it on no resource type, so it can only be granted on "*" (it returns stream ARNs, no data).
+DDB_STREAM_LIST = ("dynamodb:ListStreams",)
+# No kinesis:SubscribeToShard: that is enhanced fan-out, granted on a stream *consumer* ARN, and the
+# mappings poll the stream itself (no consumer is declared).
 KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-                "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard")
+                "kinesis:GetShardIterator", "kinesis:ListShards")
 KINESIS_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary")
 KMS_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 LOGS_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -68,7 +73,7 @@ class TenantPlatform(pulumi.ComponentResource):
             key.arn, tags), child)
         bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
             pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
-            cfg.archive_glacier_transition_days, cfg.archive_retention_days, tags,
+            cfg.archive_retention_days, tags,
             force_destroy=not cfg.deletion_protection), child)
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
                                   child) for k in CONSUMERS}
@@ -92,11 +97,14 @@ class TenantPlatform(pulumi.ComponentResource):
         role_grants = {
             "command": grants(
                 "command",
-                Grant("EventStore", TABLE_READ + TABLE_WRITE + ("dynamodb:TransactWriteItems",), (table.arn,)),
+                # TransactWriteItems is an API, not an IAM action: a transaction is authorized item by
+                # item as PutItem / UpdateItem / ConditionCheckItem (all in TABLE_WRITE).
+                Grant("EventStore", TABLE_READ + TABLE_WRITE, (table.arn,)),
                 Grant("SnapshotSpill", ("s3:GetObject", "s3:PutObject"), (snapshots,))),
             "publisher": grants(
                 "publisher",
                 Grant("EventStoreStream", DDB_STREAM_READ, (table.stream_arn,)),
+                Grant("EventStoreStreamList", DDB_STREAM_LIST, ("*",)),
                 Grant("EventStream", KINESIS_WRITE, (stream.stream.arn,))),
             "projector": grants(
                 "projector",
@@ -159,9 +167,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 filter_pattern=event_insert_filter() if k == "publisher" else None), child)
 
         Alarms(f"{name}-alarms", AlarmsArgs(
-            topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
+            tenant=t, topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
             functions=[WatchedFunction(k, f.function.name, k in CONSUMERS) for k, f in functions.items()],
             failure_queues={k: q.queue.name for k, q in queues.items()}, tags=tags, email=cfg.alarm_email), child)
+        Dashboard(f"{name}-dashboard", DashboardArgs(
+            dashboard_name=naming.physical(t, "dashboard"), tenant=t, region=cfg.region,
+            function_names={k: f.function.name for k, f in functions.items()}, consumers=CONSUMERS,
+            failure_queues={k: q.queue.name for k, q in queues.items()}), child)
 
         # The stack outputs (`define_stack` exports exactly these); the standby pair only when declared.
         standby = ({"standby_accounts_table": models.standby.accounts.name,

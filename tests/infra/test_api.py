@@ -10,7 +10,7 @@ import pytest
 from graphql import build_schema
 
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
-from tenantry.components.api import Api, ApiArgs, api_key_expiry, realtime_url
+from tenantry.components.api import Api, ApiArgs, ApiAuth, api_key_expiry, realtime_url
 
 pytestmark = pytest.mark.infra
 
@@ -19,6 +19,7 @@ ACCOUNTS_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-account
 LEDGER_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-ledger"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tenantry-acme-command"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/acme-key"
+USER_POOL_ID = f"{REGION}_AbCdEf123"
 API_ARN = f"arn:aws:appsync:{REGION}:{ACCOUNT}:apis/acme-api-id"
 GRAPHQL_URL = f"https://abc.appsync-api.{REGION}.amazonaws.com/graphql"
 APPSYNC_PRELUDE = ("scalar AWSDateTime\ndirective @aws_api_key on FIELD_DEFINITION | OBJECT\n"
@@ -59,13 +60,14 @@ def declare(uris: dict[str, str] | None = None, **overrides) -> tuple[list, dict
     args = ApiArgs(tenant="acme", tags={"tenant": "acme"}, accounts_table_name="tenantry-acme-accounts",
                    accounts_table_arn=ACCOUNTS_ARN, ledger_table_name="tenantry-acme-ledger",
                    ledger_table_arn=LEDGER_ARN, command_function_arn=FUNCTION_ARN,
-                   projector_role_name="tenantry-acme-projector", kms_key_arn=KEY_ARN, **overrides)
+                   projector_role_name="tenantry-acme-projector", kms_key_arn=KEY_ARN,
+                   **{"auth": ApiAuth(region=REGION, user_pool_id=USER_POOL_ID, api_key=True), **overrides})
 
     @pulumi.runtime.test
     def program():
         api = Api("acme-api", args, pulumi.ResourceOptions(transformations=[record_parent]))
         names = ("graphql_url", "realtime_url", "api_id", "api_arn", "api_key")
-        return pulumi.Output.all(*(getattr(api, n) for n in names)).apply(
+        return pulumi.Output.all(*(getattr(api, n) or "" for n in names)).apply(
             lambda values: attributes.update(zip(names, values)))
 
     program()
@@ -129,12 +131,42 @@ def test_publish_is_iam_only_and_everything_else_uses_the_default_mode():
                     d.name.value != "aws_subscribe"] for f in others)
 
 
-def test_api_key_is_default_and_iam_additional(declared):
+def test_users_of_the_pool_are_the_default_mode_and_iam_and_the_enabled_key_additional(declared):
+    # GIVEN an API of a Cognito tenant whose key is enabled (a sandbox)
     resources, _ = declared
     [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
-    assert api.inputs["authenticationType"] == "API_KEY"
+    # THEN users sign in with the pool, services with IAM, and the key is one more mode
+    assert api.inputs["authenticationType"] == "AMAZON_COGNITO_USER_POOLS"
+    assert api.inputs["userPoolConfig"] == {"userPoolId": USER_POOL_ID, "awsRegion": REGION, "defaultAction": "ALLOW"}
+    assert api.inputs["additionalAuthenticationProviders"] == [
+        {"authenticationType": "AWS_IAM"}, {"authenticationType": "API_KEY"}]
+    assert len(of_type(resources, "aws:appsync/apiKey:ApiKey")) == 1
+
+
+def test_no_api_key_unless_enabled():
+    # GIVEN an API whose tenant leaves the key off (the default)
+    resources, attributes = declare(auth=ApiAuth(region=REGION, user_pool_id=USER_POOL_ID))
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    # THEN there is no key, no key mode and no key output
     assert api.inputs["additionalAuthenticationProviders"] == [{"authenticationType": "AWS_IAM"}]
-    assert api.inputs["schema"] == (RESOLVER_DIR / "schema.graphql").read_text()
+    assert of_type(resources, "aws:appsync/apiKey:ApiKey") == [] and attributes["api_key"] == ""
+
+
+def test_an_oidc_tenant_trusts_its_own_issuer():
+    # GIVEN an API of a tenant with its own OpenID Connect provider
+    resources, _ = declare(auth=ApiAuth(region=REGION, oidc_issuer="https://idp.example.com", oidc_client_id="web"))
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    # THEN that provider is the default mode and no user pool is named
+    assert api.inputs["authenticationType"] == "OPENID_CONNECT"
+    assert api.inputs["openidConnectConfig"] == {"issuer": "https://idp.example.com", "clientId": "web"}
+    assert "userPoolConfig" not in api.inputs
+
+
+def test_auth_needs_exactly_one_user_directory():
+    with pytest.raises(ValueError):
+        ApiAuth(region=REGION)
+    with pytest.raises(ValueError):
+        ApiAuth(region=REGION, user_pool_id=USER_POOL_ID, oidc_issuer="https://idp.example.com")
 
 
 def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):

@@ -54,6 +54,8 @@ def _pool_args(res: DeclaredResource, name: str) -> dict[str, Any]:
                 ("requireSymbols", "RequireSymbols"),
                 ("temporaryPasswordValidityDays", "TemporaryPasswordValidityDays"))
             if policy.get(key) is not None}}
+    if (i.get("usernameConfiguration") or {}).get("caseSensitive") is not None:
+        args["UsernameConfiguration"] = {"CaseSensitive": bool(i["usernameConfiguration"]["caseSensitive"])}
     if i.get("mfaConfiguration"):
         args["MfaConfiguration"] = i["mfaConfiguration"]
     admin = i.get("adminCreateUserConfig") or {}

@@ -82,7 +82,8 @@ def _free_port() -> int:
 @contextmanager
 def stub_server(executor: object | None = None, limits: Limits = Limits(),
                 token_modes: dict[str, ModeAuthenticator] | None = None) -> Iterator[StubServer]:
-    """API key (the default mode) and IAM for every tenant, and a token mode where given."""
+    """API key (the default mode) and IAM for every tenant; where a token mode is given, it is
+    that tenant's default mode (as users are on a real tenant's API)."""
     schema_sdl = (RESOLVER_DIR / SCHEMA_FILE).read_text()
     threads = ThreadPoolExecutor(8)
     resolved = {(r.type_name, r.field_name) for r in API_SPEC.resolvers}
@@ -90,7 +91,7 @@ def stub_server(executor: object | None = None, limits: Limits = Limits(),
     for tenant in TENANTS:
         modes = [ApiKeyAuthenticator(tenant, KEYS[tenant]), SigV4Authenticator(tenant)]
         if token_modes and tenant in token_modes:
-            modes.append(token_modes[tenant])
+            modes.insert(0, token_modes[tenant])
         authenticator = Authenticator(tenant, tuple(modes))
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
                                 executor or StubExecutor(), threads, authenticator.default_mode, limits)

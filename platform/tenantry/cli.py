@@ -12,6 +12,7 @@ SUBCOMMAND_MODULES = [
     "tenantry.cli_tenant",
     "tenantry.cli_preview",
     "tenantry.local.cli",
+    "tenantry.local.token",
     "tenantry.ops.cli",
 ]
 

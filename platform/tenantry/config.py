@@ -78,7 +78,12 @@ class TenantConfig(BaseModel):
     snapshot_interval: int = Field(default=10, ge=1, le=1000)
     archive_retention_days: int = Field(default=3650, ge=1)
     archive_glacier_transition_days: int = Field(default=90, ge=1)
-    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Subscribed to the alarm topic; AWS mails a confirmation link. Only partly managed: "
+                    "AWS cannot delete a subscription pending confirmation, so on destroy (or a new "
+                    "address) an unconfirmed one is dropped from Pulumi's state but left on the topic "
+                    "until AWS expires it (3 days) or the topic goes.")
     tags: dict[str, str] = Field(default_factory=dict)
     deletion_protection: bool = True
     api_key_expires_days: int = Field(default=365, ge=1, le=365)

@@ -4,6 +4,8 @@ never collide and IAM policies can be checked to name this tenant's resources on
 from __future__ import annotations
 
 PREFIX = "tenantry"
+# AppSync names an API's log group itself: this prefix plus the API id (unknown until it exists).
+APPSYNC_LOG_GROUP_PREFIX = "/aws/appsync/apis/"
 # A tenant's functions by key (physical name `physical(tenant, key)`) and their entry points; the
 # consumers are fed by an event source mapping, each with an on-failure queue `<key>-dlq`. Here,
 # not in the Pulumi component, so the ops CLI and drivers read them without importing Pulumi.
@@ -26,6 +28,11 @@ def kms_alias(tenant: str) -> str:
 
 def log_group(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
+
+
+def appsync_log_groups() -> str:
+    """Every AppSync API's log group (a pattern: the id is chosen by AppSync)."""
+    return f"{APPSYNC_LOG_GROUP_PREFIX}*"
 
 
 def bucket(tenant: str, account_id: str) -> str:

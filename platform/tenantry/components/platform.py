@@ -56,7 +56,8 @@ class TenantPlatform(pulumi.ComponentResource):
         log_groups = {k: naming.log_group(fn) for k, fn in fn_names.items()}
 
         key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags,
-                                                     log_group_names=tuple(log_groups.values())), child)
+                                                     log_group_names=tuple(log_groups.values()),
+                                                     log_group_patterns=(naming.appsync_log_groups(),)), child)
         events = EventStore(f"{name}-events", EventStoreArgs(
             naming.physical(t, "events"), key.arn, protect=cfg.deletion_protection, tags=tags), child)
         slots = cfg.read_models

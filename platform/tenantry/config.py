@@ -80,10 +80,10 @@ class TenantConfig(BaseModel):
     archive_glacier_transition_days: int = Field(default=90, ge=1)
     alarm_email: str | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="Subscribed to the alarm topic; AWS mails a confirmation link. Only partly managed: "
-                    "AWS cannot delete a subscription pending confirmation, so on destroy (or a new "
-                    "address) an unconfirmed one is dropped from Pulumi's state but left on the topic "
-                    "until AWS expires it (3 days) or the topic goes.")
+        description="Subscribed to the alarm topic; AWS mails a confirmation link. Only partly managed "
+                    "by the provider: AWS refuses to unsubscribe a pending subscription, so destroying an "
+                    "unconfirmed one (address changed or removed) only drops it from Pulumi's state and it "
+                    "stays on the topic until the topic is deleted.")
     tags: dict[str, str] = Field(default_factory=dict)
     deletion_protection: bool = True
     api_key_expires_days: int = Field(default=365, ge=1, le=365)

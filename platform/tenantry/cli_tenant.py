@@ -78,6 +78,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{root / f'Pulumi.{name}.yaml'}: missing stack file for tenant {name} "
                   f"(run `tenantry tenant new` or create it)", file=sys.stderr)
         else:
+            for warning in result.warnings:
+                print(f"warning: tenants/{name}.yaml: {warning}", file=sys.stderr)
             print(f"ok: tenants/{name}.yaml")
     return 1 if failed else 0
 

@@ -6,12 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tenantry.config import load_tenant_by_name, tenant_names
+from tenantry.config import TenantConfig, load_tenant_by_name, parse_tenant, tenant_names
 from tenantry.mocks import Harness, declare_with_harness, ensure_event_loop
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_TENANTS = tuple(tenant_names(ROOT))
+EDGE_FILE = Path(__file__).resolve().parent / "tenants" / "edge.yaml"
+
+
+def load_edge() -> TenantConfig:
+    """The tenant at the schema's edges. Its name (the longest allowed) is not its file name, so it
+    is parsed as if it were `<name>.yaml`: every other rule of the tenant file applies."""
+    data = yaml.safe_load(EDGE_FILE.read_text(encoding="utf-8"))
+    return parse_tenant(data, EDGE_FILE.with_name(f"{data['name']}.yaml"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -29,6 +38,11 @@ def configs():
 @pytest.fixture(scope="session")
 def evaluated(configs) -> dict[str, Harness]:
     return {name: declare_with_harness(config, ROOT) for name, config in configs.items()}
+
+
+@pytest.fixture(scope="session")
+def edge() -> Harness:
+    return declare_with_harness(load_edge(), ROOT)
 
 
 @pytest.fixture(params=EXAMPLE_TENANTS)

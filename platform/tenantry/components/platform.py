@@ -15,7 +15,7 @@ from .alarms import Alarms, AlarmsArgs, WatchedFunction
 from .api import Api, ApiArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
 from .event_store import EventStore, EventStoreArgs
-from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
+from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
@@ -121,6 +121,7 @@ class TenantPlatform(pulumi.ComponentResource):
                 function_name=fn_names[k], handler=HANDLERS[k], role_arn=roles[k].role.arn,
                 environment={**base_env, **environment}, code_path=str(args.package.path),
                 source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
+                log_retention_days=cfg.log_retention_days,
                 # The inline policy must exist before the function can use (or be fed by) anything.
                 depends_on=(roles[k].policy, *depends_on)), child)
 
@@ -131,7 +132,7 @@ class TenantPlatform(pulumi.ComponentResource):
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
             query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
-            kms_key_arn=key.arn, log_retention_days=LOG_RETENTION_DAYS), child)
+            kms_key_arn=key.arn, log_retention_days=cfg.log_retention_days), child)
         functions = {
             "command": command,
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),

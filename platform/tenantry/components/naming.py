@@ -35,9 +35,10 @@ def appsync_log_groups() -> str:
     return f"{APPSYNC_LOG_GROUP_PREFIX}*"
 
 
-def bucket(tenant: str, account_id: str) -> str:
-    # S3 names are global: the account id keeps them unique across accounts (<= 63 chars).
-    return f"{PREFIX}-{tenant}-archive-{account_id}"
+def archive_bucket_prefix(tenant: str) -> str:
+    """The archive bucket's autoname prefix: Pulumi appends `-<7 random hex>` once, at creation
+    (<= 56 characters of S3's 63). The name itself comes from the declared bucket's outputs."""
+    return physical(tenant, "archive")
 
 
 def read_model_table(tenant: str, kind: str, slot: str) -> str:

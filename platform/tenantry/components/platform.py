@@ -67,7 +67,7 @@ class TenantPlatform(pulumi.ComponentResource):
             naming.physical(t, "event-stream"), cfg.stream_mode.value, cfg.shard_count, cfg.stream_retention_hours,
             key.arn, tags), child)
         bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
-            pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
+            naming.archive_bucket_prefix(t), key.arn,
             cfg.archive_glacier_transition_days, cfg.archive_retention_days, tags,
             force_destroy=not cfg.deletion_protection), child)
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),

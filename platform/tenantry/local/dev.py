@@ -22,6 +22,7 @@ run and dev.json (which holds them) is written owner-only.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import gc
 import ipaddress
@@ -74,6 +75,8 @@ class Endpoints:
     graphql_url: str
     realtime_url: str
     api_key: str
+    # The declared archive bucket (Pulumi autonames it): for `tenantry replay` / `redrive` locally.
+    archive_bucket: str = ""
 
 
 class PortInUseError(Exception):
@@ -270,6 +273,7 @@ def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: Thre
         started = time.perf_counter()
         urls[name] = endpoints(name, options.host, options.port, options.tls)
         apis[name] = platform.add_tenant(name, urls[name], threads)
+        urls[name] = dataclasses.replace(urls[name], archive_bucket=next(iter(platform.tenants[name].buckets), ""))
         say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
     return apis, urls
 

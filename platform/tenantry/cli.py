@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = [
     "tenantry.cli_preview",
     "tenantry.local.cli",
     "tenantry.ops.cli",
+    "tenantry.cli_keys",
 ]
 
 

@@ -157,7 +157,7 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any], region: str, accou
             "REALTIME": f"wss://{api_id}.appsync-realtime-api.{region}.amazonaws.com/graphql"}}
     if typ == "aws:appsync/apiKey:ApiKey":
         key_id = "da2-" + _short_id(seed)
-        return {"id": f"{inputs.get('apiId')}:{key_id}", "key": key_id,
+        return {"id": f"{inputs.get('apiId')}:{key_id}", "key": key_id, "apiKeyId": key_id,
                 "arn": arn("appsync", f"apis/{inputs.get('apiId')}/apikeys/{key_id}")}
     if typ == "aws:appsync/dataSource:DataSource":
         return {"id": f"{inputs.get('apiId')}-{physical}",

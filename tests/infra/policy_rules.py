@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from lambdas.handlers import settings
+from tenantry.components.key_renewal import RENEWAL_ACTIONS
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
 from tenantry.components.naming import HANDLERS, log_group, physical
 from tenantry.inventory import DeclaredResource, ResourceType
@@ -22,6 +23,10 @@ TAGGABLE_PREFIXES = ("aws:dynamodb/table", "aws:kinesis/stream", "aws:s3/bucket:
                      "aws:sns/topic:Topic", "aws:kms/key", "aws:iam/role:Role", "aws:lambda/function",
                      "aws:lambda/eventSourceMapping", "aws:cloudwatch/logGroup", "aws:cloudwatch/metricAlarm",
                      "aws:appsync/graphQLApi")
+
+# Data-service actions the IAM service authorization reference lists with no resource type: `*` is
+# the only Resource that matches them (a specific ARN would deny every call).
+NO_RESOURCE_TYPE_ACTIONS = frozenset(RENEWAL_ACTIONS)
 
 Rule = Callable[[str, Sequence[DeclaredResource]], list[str]]
 
@@ -136,7 +141,8 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
             actions = _as_list(s["Action"])
             for res in _as_list(s["Resource"]):
                 if res == "*":
-                    data = [a for a in actions if a.split(":")[0] in DATA_SERVICES or a == "*"]
+                    data = [a for a in actions if (a.split(":")[0] in DATA_SERVICES or a == "*")
+                            and a not in NO_RESOURCE_TYPE_ACTIONS]
                     if data:
                         bad.append(f"{r.name}: '*' resource on data actions {data}")
                 elif not names_own(res):

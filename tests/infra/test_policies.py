@@ -139,7 +139,8 @@ def test_the_key_lets_cloudwatch_logs_encrypt_appsync_log_groups_of_this_account
 def test_every_function_encrypts_its_environment_with_the_tenant_key(tenant, resources):
     [key] = [r for r in resources if r.type == ResourceType.KEY]
     assert {r.inputs["name"]: r.inputs["kmsKeyArn"] for r in resources if r.type == ResourceType.FUNCTION} == {
-        physical(tenant, kind): key.outputs["arn"] for kind in ("command", "publisher", "projector", "archiver")}
+        physical(tenant, kind): key.outputs["arn"] for kind in ("command", "publisher", "projector", "archiver",
+                                                                "key-renewal")}
 
 
 def _with_key_policy(resources, key, statements):

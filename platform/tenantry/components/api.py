@@ -90,6 +90,7 @@ class Api(pulumi.ComponentResource):
     api_id: pulumi.Output[str]
     api_arn: pulumi.Output[str]
     api_key: pulumi.Output[str]
+    api_key_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None,
                  spec: ApiSpec = API_SPEC) -> None:
@@ -148,6 +149,9 @@ class Api(pulumi.ComponentResource):
         self.graphql_url = api.uris.apply(lambda uris: uris["GRAPHQL"])
         self.realtime_url = api.uris.apply(lambda uris: uris.get("REALTIME") or realtime_url(uris["GRAPHQL"]))
         self.api_key = pulumi.Output.secret(key.key)
+        # AppSync's key id is the key itself: kept secret here too (the renewal reads it from its
+        # environment, encrypted with the tenant key).
+        self.api_key_id = pulumi.Output.secret(key.api_key_id)
         self.register_outputs({"graphql_url": self.graphql_url, "realtime_url": self.realtime_url,
                                "api_id": self.api_id, "api_arn": self.api_arn, "api_key": self.api_key})
 

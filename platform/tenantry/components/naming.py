@@ -16,6 +16,9 @@ HANDLERS = {
     "archiver": "lambdas.handlers.archiver.handler",
 }
 CONSUMERS = ("publisher", "projector", "archiver")
+# Declared only where the tenant has an API key: extends it on a schedule.
+KEY_RENEWAL = "key-renewal"
+KEY_RENEWAL_HANDLER = "lambdas.handlers.key_renewal.handler"
 
 
 def physical(tenant: str, suffix: str) -> str:

@@ -19,7 +19,8 @@ from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
-from .naming import CONSUMERS, HANDLERS
+from .key_renewal import RENEWAL_ACTIONS, KeyRenewalSchedule, KeyRenewalScheduleArgs
+from .naming import CONSUMERS, HANDLERS, KEY_RENEWAL, KEY_RENEWAL_HANDLER
 from .packaging import LambdaPackage
 from .queues import FailureQueue, FailureQueueArgs
 from .read_models import ReadModels, ReadModelsArgs
@@ -51,7 +52,11 @@ class TenantPlatform(pulumi.ComponentResource):
         cfg, t = args.config, args.config.name
         tags = tenant_tags(t, cfg.tier, cfg.tags)
         child = pulumi.ResourceOptions(parent=self)
-        fn_names = {k: naming.physical(t, k) for k in HANDLERS}
+        # The one place that says whether this tenant has an API key (today: every tenant). Its
+        # renewal function and schedule are declared exactly when it does.
+        has_api_key = True
+        handlers = {**HANDLERS, **({KEY_RENEWAL: KEY_RENEWAL_HANDLER} if has_api_key else {})}
+        fn_names = {k: naming.physical(t, k) for k in handlers}
 
         log_groups = {k: naming.log_group(fn) for k, fn in fn_names.items()}
 
@@ -109,6 +114,9 @@ class TenantPlatform(pulumi.ComponentResource):
                 "archiver",
                 Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
                 Grant("Archive", ("s3:PutObject",), (archive,))),
+            # `*`: AppSync API keys have no resource type in IAM (see key_renewal.RENEWAL_ACTIONS).
+            **({KEY_RENEWAL: grants(KEY_RENEWAL, Grant("ApiKeyRenewal", RENEWAL_ACTIONS, ("*",)))}
+               if has_api_key else {}),
         }
         roles = {k: FunctionRole(f"{name}-{k}-role", FunctionRoleArgs(naming.physical(t, k), g, tags), child)
                  for k, g in role_grants.items()}
@@ -118,7 +126,7 @@ class TenantPlatform(pulumi.ComponentResource):
 
         def function(k: str, environment: dict, depends_on: tuple = ()) -> TenantFunction:
             return TenantFunction(f"{name}-{k}", TenantFunctionArgs(
-                function_name=fn_names[k], handler=HANDLERS[k], role_arn=roles[k].role.arn,
+                function_name=fn_names[k], handler=handlers[k], role_arn=roles[k].role.arn,
                 environment={**base_env, **environment}, code_path=str(args.package.path),
                 source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
                 log_retention_days=cfg.log_retention_days,
@@ -141,6 +149,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
             "archiver": function("archiver", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}),
         }
+        if has_api_key:
+            functions[KEY_RENEWAL] = function(KEY_RENEWAL, {
+                env.API_ID: api.api_id, env.API_KEY_ID: api.api_key_id,
+                env.API_KEY_EXPIRES_DAYS: str(cfg.api_key_expires_days)})
+            KeyRenewalSchedule(f"{name}-key-renewal", KeyRenewalScheduleArgs(
+                schedule_name=naming.physical(t, KEY_RENEWAL), role_name=naming.physical(t, "key-renewal-schedule"),
+                function_arn=functions[KEY_RENEWAL].function.arn, account_id=args.account_id, tags=tags), child)
 
         sources = {"publisher": table.stream_arn, "projector": stream.stream.arn, "archiver": stream.stream.arn}
         for k in CONSUMERS:

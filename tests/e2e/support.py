@@ -34,6 +34,7 @@ class TenantEndpoint:
     graphql_url: str
     realtime_url: str
     api_key: str
+    archive_bucket: str = ""           # the declared (autonamed) archive bucket
 
     @property
     def host(self) -> str:

@@ -27,6 +27,8 @@ def test_dev_json_lists_every_tenant_with_its_endpoints(dev):
         assert endpoint.graphql_url.endswith(f"/{name}/graphql")
         assert endpoint.realtime_url.startswith("ws://") and endpoint.realtime_url.endswith(f"/{name}/graphql/realtime")
         assert endpoint.api_key.startswith("da2-")
+        # the archive bucket as declared (autonamed), for `tenantry replay` / `redrive` locally
+        assert re.fullmatch(rf"tenantry-{name}-archive-[0-9a-f]{{7}}", endpoint.archive_bucket)
     assert {"acme", "globex"} <= set(dev.tenants)
     assert len({e.api_key for e in dev.tenants.values()}) == len(dev.tenants)
 

@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = [
     "tenantry.local.cli",
     "tenantry.local.token",
     "tenantry.ops.cli",
+    "tenantry.cli_keys",
 ]
 
 

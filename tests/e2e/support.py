@@ -50,6 +50,7 @@ class TenantEndpoint:
     issuer: str = ""
     users: dict = field(default_factory=dict, hash=False)   # dev user -> username, password, sub, groups
     api_key: str | None = None          # only where the tenant enables one
+    archive_bucket: str = ""           # the declared (autonamed) archive bucket
 
     @property
     def host(self) -> str:

@@ -32,6 +32,8 @@ def test_dev_json_lists_every_tenant_with_its_endpoints_pool_and_dev_users(dev):
         assert set(endpoint.users) == set(USERS)
         assert endpoint.users["ops"]["groups"] == ["admins"] and endpoint.users["alice"]["groups"] == []
         assert endpoint.users["alice"]["username"] == f"alice@{name}.dev.local"
+        # the archive bucket as declared (autonamed), for `tenantry replay` / `redrive` locally
+        assert re.fullmatch(rf"tenantry-{name}-archive-[0-9a-f]{{7}}", endpoint.archive_bucket)
     assert {"acme", "globex"} <= set(dev.tenants)
     subs = [u["sub"] for e in dev.tenants.values() for u in e.users.values()]
     assert len(set(subs)) == len(subs)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from lambdas.handlers import settings
-from tenantry.components.api import APPSYNC_LOG_GROUP_PREFIX
+from tenantry.components.key_renewal import RENEWAL_ACTIONS
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
 from tenantry.components.naming import HANDLERS, log_group, physical
 from tenantry.inventory import DeclaredResource, ResourceType
@@ -42,10 +42,7 @@ def encryption_at_rest(tenant: str, resources: Sequence[DeclaredResource]) -> li
             bad.append(f"{r.name}: stream without KMS")
         if r.type in (ResourceType.QUEUE, "aws:sns/topic:Topic") and not i.get("kmsMasterKeyId"):
             bad.append(f"{r.name}: {r.type} without KMS")
-        # Exempt: the AppSync API's log group. Its name holds the API id, unknown when the key (and
-        # so its policy) is created, and the key cannot wait for the API (API -> command function
-        # -> its log group -> key). CloudWatch Logs encrypts it with service-owned keys instead.
-        if r.type == ResourceType.LOG_GROUP and not i.get("kmsKeyId") and not str(i.get("name")).startswith(APPSYNC_LOG_GROUP_PREFIX):
+        if r.type == ResourceType.LOG_GROUP and not i.get("kmsKeyId"):
             bad.append(f"{r.name}: log group without KMS")
         if r.type == ResourceType.FUNCTION and not i.get("kmsKeyArn"):
             bad.append(f"{r.name}: function environment without the tenant key")

@@ -93,7 +93,7 @@ def test_the_catalog_catches_the_dead_grants_issue_10_found(tenant, resources):
 def test_the_catalog_checks_key_and_bucket_policies_too(tenant, resources):
     # GIVEN a key policy statement with an invented action and a bucket policy on an object action
     # naming the bucket itself
-    bucket = _arn(resources, ResourceType.BUCKET, "-bucket")
+    bucket = _arn(resources, ResourceType.BUCKET, "-archive")
     tampered = _with_statement(resources, ResourceType.KEY, "-kms-key", {
         "Sid": "Invented", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Unlock", "Resource": "*"})
     tampered = _with_statement(tampered, "aws:s3/bucketPolicy:BucketPolicy", "-tls-only", {

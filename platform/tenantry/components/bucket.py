@@ -19,7 +19,10 @@ LIFECYCLE_MIN_TRANSITION_BYTES = 128 * 1024
 
 @dataclass(frozen=True)
 class ArchiveBucketArgs:
-    bucket_name: pulumi.Input[str]
+    # The bucket's name is this plus a random suffix (Pulumi autonaming: `<prefix>-<7 hex>`),
+    # chosen once and kept in the stack state: nobody can create it first, as they could a name
+    # derived from the tenant and account. Read it from the bucket's outputs, never recompute it.
+    name_prefix: str
     kms_key_arn: pulumi.Input[str]
     retention_days: int
     tags: Mapping[str, str]
@@ -44,8 +47,9 @@ class ArchiveBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenantry:storage:ArchiveBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy,
-                                tags=dict(args.tags), opts=child)
+        # Logical name = the autoname prefix (S3's `bucket_prefix` allows only 37 characters, too few
+        # for `tenantry-<31-character tenant>-archive-`).
+        self.bucket = s3.Bucket(args.name_prefix, force_destroy=args.force_destroy, tags=dict(args.tags), opts=child)
         bucket_id = self.bucket.id
         block = s3.BucketPublicAccessBlock(
             f"{name}-public-access-block", bucket=bucket_id, block_public_acls=True, block_public_policy=True,

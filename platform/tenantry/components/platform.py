@@ -17,11 +17,12 @@ from .identity import UserDirectory, UserDirectoryArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
 from .dashboard import Dashboard, DashboardArgs
 from .event_store import EventStore, EventStoreArgs
-from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
+from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
-from .naming import CONSUMERS, HANDLERS
+from .key_renewal import RENEWAL_ACTIONS, KeyRenewalSchedule, KeyRenewalScheduleArgs
+from .naming import CONSUMERS, HANDLERS, KEY_RENEWAL, KEY_RENEWAL_HANDLER
 from .packaging import LambdaPackage
 from .queues import FailureQueue, FailureQueueArgs
 from .read_models import ReadModels, ReadModelsArgs
@@ -57,12 +58,17 @@ class TenantPlatform(pulumi.ComponentResource):
         cfg, t = args.config, args.config.name
         tags = tenant_tags(t, cfg.tier, cfg.tags)
         child = pulumi.ResourceOptions(parent=self)
-        fn_names = {k: naming.physical(t, k) for k in HANDLERS}
+        # The one place that says whether this tenant has an API key (a sandbox that asks for one).
+        # Its renewal function and schedule are declared exactly when it does.
+        has_api_key = cfg.auth.api_key
+        handlers = {**HANDLERS, **({KEY_RENEWAL: KEY_RENEWAL_HANDLER} if has_api_key else {})}
+        fn_names = {k: naming.physical(t, k) for k in handlers}
 
         log_groups = {k: naming.log_group(fn) for k, fn in fn_names.items()}
 
         key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags,
-                                                     log_group_names=tuple(log_groups.values())), child)
+                                                     log_group_names=tuple(log_groups.values()),
+                                                     log_group_patterns=(naming.appsync_log_groups(),)), child)
         events = EventStore(f"{name}-events", EventStoreArgs(
             naming.physical(t, "events"), key.arn, protect=cfg.deletion_protection, tags=tags), child)
         slots = cfg.read_models
@@ -72,7 +78,7 @@ class TenantPlatform(pulumi.ComponentResource):
             naming.physical(t, "event-stream"), cfg.stream_mode.value, cfg.shard_count, cfg.stream_retention_hours,
             key.arn, tags), child)
         bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
-            pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
+            naming.archive_bucket_prefix(t), key.arn,
             cfg.archive_retention_days, tags,
             force_destroy=not cfg.deletion_protection), child)
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
@@ -117,6 +123,9 @@ class TenantPlatform(pulumi.ComponentResource):
                 "archiver",
                 Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
                 Grant("Archive", ("s3:PutObject",), (archive,))),
+            # `*`: AppSync API keys have no resource type in IAM (see key_renewal.RENEWAL_ACTIONS).
+            **({KEY_RENEWAL: grants(KEY_RENEWAL, Grant("ApiKeyRenewal", RENEWAL_ACTIONS, ("*",)))}
+               if has_api_key else {}),
         }
         roles = {k: FunctionRole(f"{name}-{k}-role", FunctionRoleArgs(naming.physical(t, k), g, tags), child)
                  for k, g in role_grants.items()}
@@ -126,9 +135,10 @@ class TenantPlatform(pulumi.ComponentResource):
 
         def function(k: str, environment: dict, depends_on: tuple = ()) -> TenantFunction:
             return TenantFunction(f"{name}-{k}", TenantFunctionArgs(
-                function_name=fn_names[k], handler=HANDLERS[k], role_arn=roles[k].role.arn,
+                function_name=fn_names[k], handler=handlers[k], role_arn=roles[k].role.arn,
                 environment={**base_env, **environment}, code_path=str(args.package.path),
                 source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
+                log_retention_days=cfg.log_retention_days,
                 # The inline policy must exist before the function can use (or be fed by) anything.
                 depends_on=(roles[k].policy, *depends_on)), child)
 
@@ -146,7 +156,7 @@ class TenantPlatform(pulumi.ComponentResource):
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
             query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
-            kms_key_arn=key.arn, auth=auth, log_retention_days=LOG_RETENTION_DAYS), child)
+            kms_key_arn=key.arn, auth=auth, log_retention_days=cfg.log_retention_days), child)
         functions = {
             "command": command,
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),
@@ -155,6 +165,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
             "archiver": function("archiver", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}),
         }
+        if has_api_key:
+            functions[KEY_RENEWAL] = function(KEY_RENEWAL, {
+                env.API_ID: api.api_id, env.API_KEY_ID: api.api_key_id,
+                env.API_KEY_EXPIRES_DAYS: str(cfg.api_key_expires_days)})
+            KeyRenewalSchedule(f"{name}-key-renewal", KeyRenewalScheduleArgs(
+                schedule_name=naming.physical(t, KEY_RENEWAL), role_name=naming.physical(t, "key-renewal-schedule"),
+                function_arn=functions[KEY_RENEWAL].function.arn, account_id=args.account_id, tags=tags), child)
 
         sources = {"publisher": table.stream_arn, "projector": stream.stream.arn, "archiver": stream.stream.arn}
         for k in CONSUMERS:

@@ -11,7 +11,8 @@ Cognito user pools with their app clients and groups (`tenantry.local.cognito`).
 Registered, not created: Lambda functions and event source mappings (run in-process by
 `lambda_runtime` and `pollers`).
 Recorded and skipped (control plane, no data): IAM, KMS keys and aliases (nothing is encrypted
-locally), CloudWatch alarms/dashboards/log groups, SNS, X-Ray, AppSync pieces (the dev server reads
+locally), CloudWatch alarms/dashboards/log groups, SNS, X-Ray, EventBridge Scheduler schedules
+(nothing runs on a schedule locally: the key renewal is never due in a dev run), AppSync pieces (the dev server reads
 them from `LocalTenant.resources`), Lambda permissions, bucket public-access blocks, encryption,
 ownership, policies and lifecycle rules, queue policies, DynamoDB contributor insights and tags,
 Pulumi providers and component resources. Ignored table settings: PITR, SSE, deletion protection,
@@ -51,7 +52,7 @@ BUCKET_VERSIONING = ("aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/buc
 
 Clients = Callable[[str], Any]     # service name -> boto3 client on the emulator
 
-CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/")
+CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/", "aws:scheduler/")
 CONTROL_PLANE_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:cloudwatch/compositeAlarm:CompositeAlarm",

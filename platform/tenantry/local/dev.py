@@ -83,6 +83,8 @@ class Endpoints:
     user_pool_client_id: str | None = None
     issuer: str | None = None
     users: dict[str, dict] = field(default_factory=dict)    # dev user -> username, password, sub
+    # The declared archive bucket (Pulumi autonames it): for `tenantry replay` / `redrive` locally.
+    archive_bucket: str = ""
 
 
 class PortInUseError(Exception):
@@ -280,6 +282,7 @@ def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: Thre
         urls[name] = endpoints(name, options.host, options.port, options.tls)
         apis[name] = platform.add_tenant(name, urls[name], threads)
         urls[name] = dataclasses.replace(urls[name], api_key=apis[name].api_key,
+                                         archive_bucket=next(iter(platform.tenants[name].buckets), ""),
                                          **_identity(platform, name))
         say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
     return apis, urls

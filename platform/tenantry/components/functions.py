@@ -11,27 +11,19 @@ import pulumi_aws as aws
 
 from lambdas.handlers import settings
 
-from . import naming
+from . import layers, naming
+from .layers import ARCHITECTURE, RUNTIME
 
-RUNTIME = "python3.11"
-ARCHITECTURE = "x86_64"
 LOG_RETENTION_DAYS = 30
-# Powertools for AWS Lambda (Python) v3, public layer, one per Python version and architecture.
-# The zip carries `lambdas/` only: in Lambda, Powertools AND pydantic come from this layer, not
-# from pyproject. Pinned independently of pyproject's `aws-lambda-powertools==3.37.0` and
-# `pydantic==2.14.4`, so when either pin (or this number) changes, check that the layer version
-# carries the same Powertools and pydantic versions the tests ran with (`aws lambda
-# get-layer-version-by-arn --arn <arn>`: its description names the Powertools release).
+# In Lambda, Powertools AND pydantic come from the public Powertools layer, not from our zip: the
+# runtime, the layer version and what it carries are declared once, in `layers.py`, and the
+# Lambda-side tests run against exactly those versions (`requirements-lambda.lock`, `make test`).
 # A tenant can override the whole ARN with `powertools_layer_arn` in its tenant file (README,
 # "Deploy a tenant").
-POWERTOOLS_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_VERSION = 27
 
 
 def powertools_layer_arn(region: str, runtime: str = RUNTIME, architecture: str = ARCHITECTURE) -> str:
-    py = runtime.replace(".", "")
-    return (f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{py}-{architecture}:{POWERTOOLS_LAYER_VERSION}")
+    return layers.layer_arn(region, runtime=runtime, architecture=architecture)
 
 
 @dataclass(frozen=True)

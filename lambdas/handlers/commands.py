@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import AppSyncResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,9 +20,10 @@ from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error, internal_failure
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="commands")
-tracer = Tracer(service="commands")
+tracer = LazyTracer(service="commands")   # the X-Ray SDK is imported at the first invocation
 metrics = Metrics(namespace="Tenantry", service="commands")
 app = AppSyncResolver()
 

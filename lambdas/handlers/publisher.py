@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
@@ -38,9 +38,10 @@ from lambdas.eventstore.errors import CorruptEventError
 from lambdas.eventstore.events import EventRegistry
 from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="publisher")
-tracer = Tracer(service="publisher")
+tracer = LazyTracer(service="publisher")   # the X-Ray SDK is imported at the first invocation
 metrics = Metrics(namespace="Tenantry", service="publisher")
 
 MAX_RECORDS_PER_PUT = 500

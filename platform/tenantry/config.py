@@ -88,6 +88,9 @@ class TenantConfig(BaseModel):
     api_query_depth_limit: int = Field(default=16, ge=1, le=75)
     api_resolver_count_limit: int = Field(default=100, ge=1, le=10000)
     read_models: ReadModelSlots = Field(default_factory=ReadModelSlots)
+    # Lambda SnapStart for the command function (the one a client waits on): its init is restored
+    # from a snapshot of a published version; AppSync then invokes the `live` alias.
+    command_snapstart: bool = False
     powertools_layer_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
     )

@@ -4,22 +4,17 @@ run) and the project's own pins (pyproject.toml, requirements.lock)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from tenantry.components import functions, layers
+from tests.unit.test_lock import lock_tool   # tools/lock.py, loaded by path once
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
 RELOCK = "run make lock"
 
-_spec = importlib.util.spec_from_file_location("lock_tool", ROOT / "tools" / "lock.py")
-lock_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lock_tool)
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 
@@ -27,14 +22,7 @@ def pins(text: str) -> dict[str, str]:
     return {name.lower().replace("_", "-"): version for name, version in PIN.findall(text)}
 
 
-@pytest.fixture(scope="module")
-def pyproject() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())
-
-
-@pytest.fixture(scope="module")
-def lambda_lock() -> str:
-    return lock_tool.LAMBDA_LOCK.read_text()
+PYPROJECT = tomllib.loads(lock_tool.PYPROJECT.read_text())
 
 
 def test_the_declared_layer_is_in_the_map_with_what_it_carries():
@@ -55,9 +43,10 @@ def test_every_function_declares_the_runtime_and_the_layer_of_the_map():
     assert arn.startswith(f"arn:aws:lambda:eu-west-1:{layers.POWERTOOLS_ACCOUNT}:layer:")
 
 
-def test_the_lambda_lock_holds_exactly_what_the_layer_and_the_runtime_carry(pyproject, lambda_lock):
+def test_the_lambda_lock_holds_exactly_what_the_layer_and_the_runtime_carry():
     # GIVEN requirements-lambda.lock, which the Python 3.13 run installs
-    assert lock_tool.recorded_fingerprint(lambda_lock) == lock_tool.lambda_fingerprint(pyproject), \
+    lambda_lock = lock_tool.LAMBDA_LOCK.read_text()
+    assert lock_tool.recorded_fingerprint(lambda_lock) == lock_tool.lambda_fingerprint(PYPROJECT), \
         f"the layer map or the test pins changed since {lock_tool.LAMBDA_LOCK.name} was written: {RELOCK}"
     locked = pins(lambda_lock)
     # THEN it pins the layer's Powertools and pydantic and the runtime's SDK
@@ -68,9 +57,9 @@ def test_the_lambda_lock_holds_exactly_what_the_layer_and_the_runtime_carry(pypr
     assert not {name for name in locked if name.startswith("pulumi")}
 
 
-def test_the_project_pins_what_the_layer_carries(pyproject):
+def test_the_project_pins_what_the_layer_carries():
     # GIVEN the project's own pins and its lock (the interpreter every other test runs on)
-    project = pins("\n".join(pyproject["project"]["dependencies"]))
+    project = pins("\n".join(PYPROJECT["project"]["dependencies"]))
     locked = pins(lock_tool.LOCK.read_text())
     # THEN Powertools and pydantic are the layer's, in both
     for name, version in {"aws-lambda-powertools": layers.LAYER.powertools, "pydantic": layers.LAYER.pydantic}.items():

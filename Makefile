@@ -5,10 +5,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Every transitive Python dependency, pinned and hashed; `make lock` writes it from pyproject.toml.
 LOCK   := requirements.lock
+# The Lambda-side tests also run on the Lambda runtime's Python (3.13), in their own venv, against
+# exactly what Lambda loads: the Powertools layer's packages and the runtime's boto3 (both from
+# platform/tenantry/components/layers.py; `make lock` writes this lock too).
+LAMBDA_VENV  := .venv-lambda
+LAMBDA_LOCK  := requirements-lambda.lock
+LAMBDA_STAMP := $(LAMBDA_VENV)/.installed
+# Python 3.13: `python3.13` on PATH (a pyenv shim counts only if it runs), else pyenv's newest 3.13.
+PYTHON_LAMBDA ?= $(shell for p in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV); do \
+  "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 # uv only writes the lock; installing never needs it.
 UV_VERSION := 0.13.9
 
-.PHONY: dev test install lock bench clean
+.PHONY: dev test test-lambda install lock bench coldstart clean
 
 CLIENTS := tests/e2e/clients
 # GraphiQL and React, as their npm releases, for the console `tenantry dev` serves.
@@ -60,11 +69,31 @@ lock:
 dev: $(STAMP)
 	$(BIN)/tenantry dev
 
+$(LAMBDA_STAMP): $(LAMBDA_LOCK)
+	test -x $(LAMBDA_VENV)/bin/python || $(PYTHON_LAMBDA) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --require-hashes -r $(LAMBDA_LOCK)
+	touch $(LAMBDA_STAMP)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+	@$(MAKE) --no-print-directory test-lambda
+
+# The tests marked `lambda_side` (they exercise lambdas/ only), on Python 3.13 in .venv-lambda. The
+# repo's sources come from the work tree (PYTHONPATH): the venv holds only what Lambda would load,
+# plus the tests' own dependencies. Other test modules are not even collected (tests/conftest.py).
+test-lambda:
+ifeq ($(PYTHON_LAMBDA),)
+	@echo "SKIPPED Lambda-side tests on Python 3.13 (the python3.13 runtime): no python3.13 on PATH or in pyenv"
+else
+	@$(MAKE) --no-print-directory $(LAMBDA_STAMP)
+	TENANTRY_LAMBDA_SIDE=1 PYTHONPATH=.:platform $(LAMBDA_VENV)/bin/python -m pytest -n 2 -q -m lambda_side tests/unit tests/functional
+endif
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.commands
 
+coldstart: $(STAMP)
+	$(BIN)/python -m bench.coldstart
+
 clean:
-	rm -rf $(VENV) .tenantry .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LAMBDA_VENV) .tenantry .pytest_cache .hypothesis

@@ -3,6 +3,7 @@ the Pulumi components use, so a fixture cannot drift from the real layout."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,18 @@ if str(ROOT) not in sys.path:  # `bench` and `tests.*` helpers import from the r
     sys.path.insert(0, str(ROOT))
 
 from tests.aws import REGION, create_events_table  # noqa: E402
+
+# `make test-lambda`: the Lambda-side run, on Python 3.13 in a venv holding only what Lambda loads.
+LAMBDA_SIDE_RUN = os.environ.get("TENANTRY_LAMBDA_SIDE") == "1"
+LAMBDA_SIDE_MARK = "pytest.mark.lambda_side"
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    """In the Lambda-side run, a test module without the `lambda_side` mark is not even imported: it
+    may need what that venv does not have (Pulumi, V8). Elsewhere every module is collected."""
+    if LAMBDA_SIDE_RUN and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return LAMBDA_SIDE_MARK not in collection_path.read_text()
+    return None
 
 
 @pytest.fixture

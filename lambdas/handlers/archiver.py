@@ -18,14 +18,15 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 
 from lambdas.eventstore import keys as k
 from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="archiver")
-tracer = Tracer(service="archiver")
+tracer = LazyTracer(service="archiver")   # the X-Ray SDK is imported at the first invocation
 metrics = telemetry.handler_metrics("archiver")
 
 

@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import AppSyncResolver
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import ValidationError
@@ -21,9 +21,10 @@ from lambdas.handlers import telemetry
 from lambdas.handlers.graphql_errors import (VALIDATION_ERROR, from_domain_error, from_validation_error,
                                            internal_failure)
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="commands")
-tracer = Tracer(service="commands")
+tracer = LazyTracer(service="commands")   # the X-Ray SDK is imported at the first invocation
 metrics = telemetry.handler_metrics("commands")
 app = AppSyncResolver()
 

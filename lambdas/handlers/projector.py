@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from pydantic import ValidationError
@@ -41,9 +41,10 @@ from lambdas.handlers.appsync_publisher import AppSyncPublisher
 from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
 from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="projector")
-tracer = Tracer(service="projector")
+tracer = LazyTracer(service="projector")   # the X-Ray SDK is imported at the first invocation
 metrics = telemetry.handler_metrics("projector")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 # Accounts of one batch are projected side by side: each is a read-model write and an AppSync call.

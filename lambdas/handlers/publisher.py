@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from lambdas.banking.events import registry as account_events
@@ -38,9 +38,10 @@ from lambdas.eventstore.events import EventRegistry
 from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
 from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="publisher")
-tracer = Tracer(service="publisher")
+tracer = LazyTracer(service="publisher")   # the X-Ray SDK is imported at the first invocation
 metrics = telemetry.handler_metrics("publisher")
 
 MAX_RECORDS_PER_PUT = 500

@@ -177,6 +177,9 @@ class TenantConfig(BaseModel):
     read_models: ReadModelSlots = Field(default_factory=ReadModelSlots)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     dev: DevConfig = Field(default_factory=DevConfig)
+    # Lambda SnapStart for the command function (the one a client waits on): its init is restored
+    # from a snapshot of a published version; AppSync then invokes the `live` alias.
+    command_snapstart: bool = False
     powertools_layer_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
     )

@@ -138,9 +138,15 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any], region: str, accou
         return {"id": f"{inputs.get('role')}:{physical}", "name": physical}
     if typ == "aws:lambda/function:Function":
         a = arn("lambda", f"function:{physical}")
-        return {"id": physical, "name": physical, "arn": a, "qualifiedArn": f"{a}:$LATEST", "version": "$LATEST",
+        version = "1" if inputs.get("publish") else "$LATEST"      # publish=True: a numbered version
+        return {"id": physical, "name": physical, "arn": a, "qualifiedArn": f"{a}:{version}", "version": version,
                 "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{a}/invocations",
                 "codeSha256": inputs.get("sourceCodeHash", "")}
+    if typ == "aws:lambda/alias:Alias":
+        fn = str(inputs.get("functionName", ""))
+        a = f"{fn if fn.startswith('arn:') else arn('lambda', f'function:{fn}')}:{physical}"
+        return {"id": a, "name": physical, "arn": a,
+                "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{a}/invocations"}
     if typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
         mapping = _uuid(seed)
         fn = inputs.get("functionName", "")

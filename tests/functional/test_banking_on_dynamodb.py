@@ -23,7 +23,7 @@ from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.errors import CorruptEventError, UnknownEventTypeError
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 CTX = CommandContext("tester")
 
 

@@ -17,7 +17,7 @@ from tenantry.appsync.executor import FieldCall, FieldExecutor
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
 from tests.aws import count_items
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 
 TENANT = "acme"
 

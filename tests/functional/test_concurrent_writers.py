@@ -17,7 +17,7 @@ from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import CommandContext
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 
 WRITERS, DEPOSITS_EACH = 6, 8
 

@@ -10,7 +10,7 @@ from lambdas.eventstore.errors import ConcurrencyError, TransactionTooLargeError
 from lambdas.eventstore.memory import InMemoryEventStore
 from lambdas.eventstore.store import AppendRequest, Snapshot
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 
 
 def envelope(aggregate_id: str, version: int, **overrides) -> EventEnvelope:

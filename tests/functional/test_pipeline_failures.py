@@ -32,7 +32,7 @@ from pipeline_support import POISON_KINDS, event_item, make_world, poison_item, 
 from tenantry.ops.local_pipeline import FakeLambdaContext
 from tenantry.ops.resources import KinesisPump, lambda_kinesis_record
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 CTX = CommandContext(actor="test")
 
 

@@ -13,7 +13,7 @@ from lambdas.handlers import projector
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 from pipeline_support import aggregate_ids, make_world
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 CTX = CommandContext(actor="test")
 
 

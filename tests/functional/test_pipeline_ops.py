@@ -25,7 +25,7 @@ from tenantry.ops.redrive import Redriver, UnknownFunctionError
 from tenantry.ops.replay import ReplayTargetMissingError, ReplayVerificationError, rebuild
 from tenantry.ops.resources import KinesisPump, create_read_model_tables, lambda_kinesis_record
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.lambda_side]
 CTX = CommandContext(actor="test")
 
 

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Sequence
 
 from lambdas.handlers import settings
-from tenantry.components.key_renewal import RENEWAL_ACTIONS
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
 from tenantry.components.naming import HANDLERS, log_group, physical
 from tenantry.inventory import DeclaredResource, ResourceType

@@ -11,7 +11,7 @@ from lambdas.banking import readmodel_keys as rk
 from lambdas.eventstore import keys
 from lambdas.handlers import settings
 from tenantry.components import naming
-from tenantry.components.functions import powertools_layer_arn
+from tenantry.components.functions import RUNTIME, powertools_layer_arn
 from tenantry.components.naming import HANDLERS, archive_bucket_prefix, physical
 
 pytestmark = pytest.mark.infra
@@ -114,7 +114,7 @@ def test_functions_run_the_handlers_with_the_settings_contract(tenant, resources
     layer = powertools_layer_arn(configs[tenant].region)
     for key, handler in HANDLERS.items():
         fn = one(resources, "aws:lambda/function:Function", f"{tenant}-{key}-function").inputs
-        assert fn["handler"] == handler and fn["runtime"] in ("python3.11", "python3.12")
+        assert fn["handler"] == handler and fn["runtime"] == RUNTIME
         assert fn["layers"] == [layer] and fn["sourceCodeHash"]
         variables = fn["environment"]["variables"]
         assert set(variables) <= set(settings.ALL)

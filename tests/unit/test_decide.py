@@ -20,7 +20,7 @@ from lambdas.banking.errors import (
 from lambdas.banking.events import AccountClosed, AccountOpened, MoneyDeposited, MoneyWithdrawn, TransferReceived, TransferSent
 from lambdas.banking.state import CLOSED, OPEN, AccountState, evolve, initial
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 
 
 def given(*events, account_id="a1") -> AccountState:

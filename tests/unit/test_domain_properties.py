@@ -13,7 +13,7 @@ from lambdas.banking.service import BankingService
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.memory import InMemoryEventStore
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 
 ACCOUNTS = ("a", "b")
 amounts = st.one_of(st.integers(1, 1000), st.integers(rules.MAX_AMOUNT // 2, rules.MAX_AMOUNT))

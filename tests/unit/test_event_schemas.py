@@ -11,7 +11,7 @@ import pytest
 from lambdas.banking.events import registry
 from lambdas.eventstore.schemas import render, schema_file_name
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
 EVENTS = sorted(registry.classes.values(), key=lambda c: c.event_type)
 

@@ -11,7 +11,7 @@ from lambdas.banking.queries import AccountAt
 from lambdas.eventstore.envelope import normalize_instant
 from lambdas.eventstore.errors import InvalidInstantError
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 
 
 @pytest.mark.parametrize("text, stored", [

@@ -19,7 +19,7 @@ from lambdas.eventstore.projection import (
 )
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 CTX = CommandContext(actor="test")
 
 

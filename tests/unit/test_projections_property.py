@@ -17,7 +17,7 @@ from lambdas.eventstore.memory import InMemoryEventStore
 from lambdas.eventstore.projection import InMemoryReadModel, ProjectionRuntime, fold_store
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
 CTX = CommandContext(actor="property")
 ACCOUNT_IDS = ("a", "b", "c")
 

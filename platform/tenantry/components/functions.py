@@ -11,27 +11,19 @@ import pulumi_aws as aws
 
 from lambdas.handlers import settings
 
-from . import naming
+from . import layers, naming
+from .layers import ARCHITECTURE, RUNTIME
 
-RUNTIME = "python3.11"
-ARCHITECTURE = "x86_64"
 LOG_RETENTION_DAYS = 30
-# Powertools for AWS Lambda (Python) v3, public layer, one per Python version and architecture.
-# The zip carries `lambdas/` only: in Lambda, Powertools AND pydantic come from this layer, not
-# from pyproject. Pinned independently of pyproject's `aws-lambda-powertools==3.37.0` and
-# `pydantic==2.14.4`, so when either pin (or this number) changes, check that the layer version
-# carries the same Powertools and pydantic versions the tests ran with (`aws lambda
-# get-layer-version-by-arn --arn <arn>`: its description names the Powertools release).
+# In Lambda, Powertools AND pydantic come from the public Powertools layer, not from our zip: the
+# runtime, the layer version and what it carries are declared once, in `layers.py`, and the
+# Lambda-side tests run against exactly those versions (`requirements-lambda.lock`, `make test`).
 # A tenant can override the whole ARN with `powertools_layer_arn` in its tenant file (README,
 # "Deploy a tenant").
-POWERTOOLS_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_VERSION = 27
 
 
 def powertools_layer_arn(region: str, runtime: str = RUNTIME, architecture: str = ARCHITECTURE) -> str:
-    py = runtime.replace(".", "")
-    return (f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{py}-{architecture}:{POWERTOOLS_LAYER_VERSION}")
+    return layers.layer_arn(region, runtime=runtime, architecture=architecture)
 
 
 @dataclass(frozen=True)
@@ -49,11 +41,21 @@ class TenantFunctionArgs:
     memory_size: int = 512
     log_retention_days: int = LOG_RETENTION_DAYS
     depends_on: Sequence[pulumi.Resource] = ()
+    # Lambda SnapStart (Python 3.12+): init runs once per published version and is restored from
+    # a snapshot on a cold start. It applies to published versions only, so the function publishes
+    # one per change and callers invoke an alias on the latest (`target_arn`). The function uses
+    # none of what SnapStart excludes: provisioned concurrency, EFS, ephemeral storage > 512 MB.
+    snap_start: bool = False
+
+
+ALIAS = "live"   # with SnapStart: the alias callers invoke, always on the latest published version
 
 
 class TenantFunction(pulumi.ComponentResource):
     function: aws.lambda_.Function
     log_group: aws.cloudwatch.LogGroup
+    alias: aws.lambda_.Alias | None
+    target_arn: pulumi.Output[str]     # what callers invoke: the alias with SnapStart, else the function
 
     def __init__(self, name: str, args: TenantFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenantry:compute:TenantFunction", name, None, opts)
@@ -80,6 +82,12 @@ class TenantFunction(pulumi.ComponentResource):
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             tags=dict(args.tags),
+            publish=args.snap_start or None,
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions") if args.snap_start else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, *args.depends_on]),
         )
-        self.register_outputs({"arn": self.function.arn, "name": self.function.name})
+        self.alias = aws.lambda_.Alias(
+            f"{name}-alias", name=ALIAS, function_name=self.function.name, function_version=self.function.version,
+            opts=pulumi.ResourceOptions(parent=self)) if args.snap_start else None
+        self.target_arn = self.alias.arn if self.alias else self.function.arn
+        self.register_outputs({"arn": self.function.arn, "name": self.function.name, "target_arn": self.target_arn})

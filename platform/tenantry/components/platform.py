@@ -133,16 +133,16 @@ class TenantPlatform(pulumi.ComponentResource):
         base_env = {env.TENANT_ID: t, env.EVENTS_TABLE: table.name, env.SNAPSHOT_INTERVAL: str(cfg.snapshot_interval)}
         layer = cfg.powertools_layer_arn or powertools_layer_arn(cfg.region)
 
-        def function(k: str, environment: dict, depends_on: tuple = ()) -> TenantFunction:
+        def function(k: str, environment: dict, depends_on: tuple = (), snap_start: bool = False) -> TenantFunction:
             return TenantFunction(f"{name}-{k}", TenantFunctionArgs(
                 function_name=fn_names[k], handler=handlers[k], role_arn=roles[k].role.arn,
                 environment={**base_env, **environment}, code_path=str(args.package.path),
                 source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
                 log_retention_days=cfg.log_retention_days,
                 # The inline policy must exist before the function can use (or be fed by) anything.
-                depends_on=(roles[k].policy, *depends_on)), child)
+                depends_on=(roles[k].policy, *depends_on), snap_start=snap_start), child)
 
-        command = function("command", {env.ARCHIVE_BUCKET: bucket.bucket.bucket})
+        command = function("command", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}, snap_start=cfg.command_snapstart)
         users = (UserDirectory(f"{name}-identity", UserDirectoryArgs(
             tenant=t, region=cfg.region, tags=tags, mfa=cfg.auth.mfa, self_sign_up=cfg.auth.self_sign_up),
             child) if cfg.auth.users == "cognito" else None)
@@ -153,7 +153,8 @@ class TenantPlatform(pulumi.ComponentResource):
         api = Api(f"{name}-api", ApiArgs(
             tenant=t, tags=tags, accounts_table_name=accounts.name, accounts_table_arn=accounts.arn,
             ledger_table_name=ledger.name, ledger_table_arn=ledger.arn,
-            command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
+            # With SnapStart: the `live` alias (its published version), never the unqualified function.
+            command_function_arn=command.target_arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
             query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
             kms_key_arn=key.arn, auth=auth, log_retention_days=cfg.log_retention_days), child)

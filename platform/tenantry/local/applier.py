@@ -60,6 +60,9 @@ CONTROL_PLANE_TYPES = frozenset({
     ResourceType.LOG_GROUP,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter",
     "aws:lambda/permission:Permission",
+    # Versions and aliases are invocation targets, not state: a qualified ARN (`...:function:NAME:live`)
+    # resolves to the function NAME locally (`model.function_name_from`).
+    "aws:lambda/alias:Alias",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
     ResourceType.BUCKET_SSE,

@@ -63,6 +63,17 @@ def test_our_reads_stay_within_one_unit_and_writes_are_amortized(results):
     assert 1 <= ours["wru_per_command"] <= 1.1
 
 
+def test_ours_stays_within_the_targets_at_the_shortest_and_longest_ids(results):
+    # GIVEN the workload run again at 1-character and at 64-character ids (and tenant names of 2 and 31)
+    profiles = results[1]["id_profiles"]
+    assert set(profiles) == {"shortest", "default", "longest"}
+    # THEN two round trips, one read unit (billed on whole items) and at most 1.1 write units each
+    for figures in profiles.values():
+        assert set(figures["calls_at_history_length"].values()) == {2}
+        assert set(figures["rru_at_history_length"].values()) == {1}
+        assert figures["wru_per_command"] <= 1.1
+
+
 def test_the_two_writer_probe_catches_unconditional_writes_only(results):
     # GIVEN two writers deciding on the same state WHEN both append THEN only the peer that writes
     # unconditionally loses the overwritten deposit

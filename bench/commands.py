@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .ids import DEFAULT, PROFILES, IdProfile
 from .metering import Counts, OperationCounts
 
 RESULTS = Path(__file__).resolve().parent / "results" / "commands.json"
@@ -42,6 +43,12 @@ def progress(message: str) -> None:
     print(f"[bench.commands] {message}", file=sys.stderr, flush=True)
 
 
+def account_id(driver: Any, name: str | int) -> str:
+    """The account id `name` (an index or "history"/"probe") in the driver's id profile."""
+    ids = getattr(driver, "ids", None) or DEFAULT.ids()
+    return ids.account(name)
+
+
 def command(driver: Any, key: str, round_: int) -> None:
     """Round 0 opens the account; then deposits and withdrawals alternate (never overdrawn)."""
     if round_ == 0:
@@ -62,6 +69,7 @@ def per_command(counts: Counts, commands: int) -> dict[str, Any]:
         "response_bytes_per_command": t.response_bytes / n,
         "rru_per_command": t.rru / n,
         "rru_billed_per_command": t.rru_billed / n,
+        "bytes_read_per_command": t.bytes_read / n,
         "wru_per_command": t.wru / n,
         "calls_by_operation": {op: c.calls / n for op, c in sorted(counts.by_operation.items())},
     }
@@ -69,16 +77,17 @@ def per_command(counts: Counts, commands: int) -> dict[str, Any]:
 
 # -- phases -------------------------------------------------------------------------------------
 def run_workload(drivers: list, accounts: int, rounds: int) -> dict[str, dict[str, Any]]:
-    """Every design gets the same commands; designs alternate each round, timed separately."""
+    """Every design gets the same commands; designs alternate each round, timed separately (less
+    the time the meter spends re-reading whole items, which no design would spend)."""
     elapsed = {d.name: 0.0 for d in drivers}
     before = {d.name: d.meter.snapshot() for d in drivers}
-    keys = [f"acc-{i:05d}" for i in range(accounts)]
+    keys = {d.name: [account_id(d, i) for i in range(accounts)] for d in drivers}
     for round_ in range(rounds):
         for driver in drivers:
-            started = time.perf_counter()
-            for key in keys:
+            started, sizing = time.perf_counter(), driver.meter.sizing_seconds
+            for key in keys[driver.name]:
                 command(driver, key, round_)
-            elapsed[driver.name] += time.perf_counter() - started
+            elapsed[driver.name] += time.perf_counter() - started - (driver.meter.sizing_seconds - sizing)
         progress(f"workload round {round_ + 1}/{rounds}: " + ", ".join(f"{n} {s:.1f}s" for n, s in elapsed.items()))
     out = {}
     for driver in drivers:
@@ -94,7 +103,7 @@ def run_history(driver: Any, lengths: tuple[int, ...], wru_run_length: int) -> d
     Ours grows by single-event commands, so snapshots are taken as in production and the run up to
     `wru_run_length` amortizes their writes; the peers grow in batches, which is only setup.
     """
-    key, version = "history", 1
+    key, version = account_id(driver, "history"), 1
     driver.open(key)
     by_length: dict[str, Any] = {}
     long_run, long_run_commands, max_calls, max_rru = Counts(), 0, 0, 0.0
@@ -124,6 +133,7 @@ def run_history(driver: Any, lengths: tuple[int, ...], wru_run_length: int) -> d
         one = metered_deposit()
         by_length[str(length)] = {
             "calls": one.calls, "rru": one.rru, "rru_billed": one.rru_billed, "items_read": one.items_read,
+            "bytes_read": one.bytes_read,
             "request_bytes": one.request_bytes, "response_bytes": one.response_bytes, "wru": one.wru,
         }
         progress(f"history {driver.name} at {length}: {one.calls} calls, {one.rru:g} RRU")
@@ -141,7 +151,7 @@ def run_history(driver: Any, lengths: tuple[int, ...], wru_run_length: int) -> d
 def run_probe(driver: Any, rounds: int) -> dict[str, Any]:
     """Two writers decide on the same state; a lost update is an acknowledged deposit the balance lacks."""
     first, second = 1_000, 1
-    key = "probe"
+    key = account_id(driver, "probe")
     driver.open(key)
     lost = acknowledged = 0
     for _ in range(rounds):
@@ -183,11 +193,54 @@ def run(workload: Workload) -> dict[str, Any]:
             results[driver.name].update(run_history(driver, workload.history_lengths, workload.wru_run_length))
             results[driver.name].update(run_probe(driver, workload.probe_rounds))
             progress(f"lost-update probe {driver.name}: {results[driver.name]['lost_updates']} lost")
+        profiles = {p.name: run_profile(p, dynamodb, workload) for p in PROFILES if p is not DEFAULT}
 
     progress(f"in memory: {workload.inmemory_accounts} accounts x {rounds} commands")
     inmemory = run_workload([TenantryDriver.in_memory(), EventsourcingDriver.on_popo()],
                             workload.inmemory_accounts, rounds)
-    return {"workload": asdict(workload), "designs": _designs(results, inmemory)}
+    designs = _designs(results, inmemory)
+    profiles[DEFAULT.name] = _profile_figures(DEFAULT, designs["tenantry"])
+    return {"workload": asdict(workload), "designs": designs,
+            "id_profiles": {p.name: profiles[p.name] for p in PROFILES}}
+
+
+def run_profile(profile: IdProfile, dynamodb: Any, workload: Workload) -> dict[str, Any]:
+    """Ours alone at another id profile: the workload and the history, counted (not timed)."""
+    from tenantry.ops.resources import create_event_table
+
+    from .drivers import TenantryDriver
+
+    table = f"bench-events-{profile.name}"
+    create_event_table(dynamodb, table)
+    driver = TenantryDriver.on_dynamodb(_client(), table, profile, name=f"tenantry_{profile.name}")
+    progress(f"ids {profile.name}: workload and history, tenantry only")
+    out = run_workload([driver], workload.accounts, workload.commands_per_account)[driver.name]
+    out.update(run_history(driver, workload.history_lengths, workload.wru_run_length))
+    return _profile_figures(profile, out)
+
+
+def _client() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+def _profile_figures(profile: IdProfile, r: dict[str, Any]) -> dict[str, Any]:
+    history = r["history"]
+    ids = profile.ids()
+    return {
+        "tenant": profile.tenant,
+        "account_id_length": len(ids.account("history")),
+        "command_id_length": len(ids.command()),
+        "calls_per_command": r["calls_per_command"],
+        "calls_at_history_length": {n: h["calls"] for n, h in history.items()},
+        "rru_at_history_length": {n: h["rru"] for n, h in history.items()},
+        "bytes_read_at_history_length": {n: h["bytes_read"] for n, h in history.items()},
+        "rru_per_command": r["rru_per_command"],
+        "wru_per_command": r.get("long_run", {}).get("wru_per_command", r["wru_per_command"]),
+        "max_calls_per_command": r.get("long_run", {}).get("max_calls_per_command"),
+        "max_rru_per_command": r.get("long_run", {}).get("max_rru_per_command"),
+    }
 
 
 def _designs(moto: dict[str, dict], inmemory: dict[str, dict]) -> dict[str, dict]:
@@ -232,7 +285,7 @@ def main(argv: list[str] | None = None, workload: Workload | None = None) -> int
     started = time.perf_counter()
     results = run(workload)
     results["quick"] = args.quick
-    results["targets"] = evaluate(results["designs"])
+    results["targets"] = evaluate(results["designs"], results["id_profiles"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(render(results))

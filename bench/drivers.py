@@ -20,12 +20,12 @@ from lambdas.eventstore.memory import InMemoryEventStore
 from lambdas.eventstore.repository import DEFAULT_SNAPSHOT_INTERVAL
 from lambdas.eventstore.store import AppendRequest, EventStore
 
+from .ids import DEFAULT, IdProfile
 from .metering import Meter
 from .peers import eventsourcing_bank as es
 from .peers import naive
 
 OWNER, CURRENCY, INITIAL_DEPOSIT = "owner-0001", "EUR", 100_000
-TENANT = "bench"
 
 
 class Driver(Protocol):
@@ -81,17 +81,20 @@ class _InterleavingStore:
 class TenantryDriver:
     grows_by_commands = True
 
-    def __init__(self, store: EventStore, name: str = "tenantry", meter: Meter | None = None) -> None:
+    def __init__(self, store: EventStore, name: str = "tenantry", meter: Meter | None = None,
+                 profile: IdProfile = DEFAULT) -> None:
         self.name = name
         self.store = store
         self.meter = meter or Meter()
-        self.service = BankingService(store, TENANT, snapshot_interval=DEFAULT_SNAPSHOT_INTERVAL)
+        self.tenant = profile.tenant
+        self.ids = profile.ids()
+        self.service = BankingService(store, self.tenant, snapshot_interval=DEFAULT_SNAPSHOT_INTERVAL)
 
     @classmethod
-    def on_dynamodb(cls, client: Any, table: str) -> TenantryDriver:
+    def on_dynamodb(cls, client: Any, table: str, profile: IdProfile = DEFAULT, name: str = "tenantry") -> TenantryDriver:
         meter = Meter()
         meter.attach(client)
-        return cls(DynamoDBEventStore(table, client, tenant_id=TENANT), meter=meter)
+        return cls(DynamoDBEventStore(table, client, tenant_id=profile.tenant), name=name, meter=meter, profile=profile)
 
     @classmethod
     def in_memory(cls) -> TenantryDriver:
@@ -99,14 +102,14 @@ class TenantryDriver:
 
     def open(self, key: str) -> None:
         cmd = OpenAccount(account_id=key, owner_id=OWNER, currency=CURRENCY,
-                          initial_deposit=INITIAL_DEPOSIT, command_id=_command_id())
+                          initial_deposit=INITIAL_DEPOSIT, command_id=self.ids.command())
         self.service.open_account(cmd, _context())
 
     def deposit(self, key: str, amount: int) -> None:
         self._deposit(self.service, key, amount)
 
     def withdraw(self, key: str, amount: int) -> None:
-        self.service.withdraw(Withdraw(account_id=key, amount=amount, command_id=_command_id()), _context())
+        self.service.withdraw(Withdraw(account_id=key, amount=amount, command_id=self.ids.command()), _context())
 
     def balance(self, key: str) -> int:
         view = self.service.account_at(key)
@@ -123,15 +126,14 @@ class TenantryDriver:
             self._deposit(self.service, key, second)
             acknowledged.append(second)
 
-        writer_a = BankingService(_InterleavingStore(self.store, writer_b), TENANT,
+        writer_a = BankingService(_InterleavingStore(self.store, writer_b), self.tenant,
                                   snapshot_interval=DEFAULT_SNAPSHOT_INTERVAL)
         self._deposit(writer_a, key, first)
         acknowledged.append(first)
         return acknowledged
 
-    @staticmethod
-    def _deposit(service: BankingService, key: str, amount: int) -> None:
-        service.deposit(Deposit(account_id=key, amount=amount, command_id=_command_id()), _context())
+    def _deposit(self, service: BankingService, key: str, amount: int) -> None:
+        service.deposit(Deposit(account_id=key, amount=amount, command_id=self.ids.command()), _context())
 
 
 # -- eventsourcing ------------------------------------------------------------------------------

@@ -1,86 +1,35 @@
 """Count AWS calls, bytes and DynamoDB capacity units per operation, with botocore event hooks.
 
-moto does not meter capacity, so units are computed from item sizes with DynamoDB's sizing rules
-(attribute name bytes + value bytes). Read units are reported as if strongly consistent, so that
-designs compare like for like; `rru_billed` halves the eventually consistent ones, as AWS would.
+moto does not meter capacity, so units are computed (`bench.sizing`) from the FULL size of every
+item an operation reads or writes, as DynamoDB bills it: a projected or filtered read is re-read
+whole through an unmetered twin of the client, and a write looks up the item it replaces. The time
+those look-ups take is kept apart (`Meter.sizing_seconds`) so that timed figures can leave it out.
+Read units are reported as if strongly consistent, so that designs compare like for like;
+`rru_billed` halves the eventually consistent ones, as AWS would.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import partial
 from typing import Any
 
-READ_UNIT_BYTES = 4 * 1024
-WRITE_UNIT_BYTES = 1024
+import boto3
+
+from .full_items import FullItems
+from .sizing import (
+    EVENTUAL,
+    STRONG,
+    batch_get_read_units,
+    get_read_units,
+    put_write_units,
+    query_read_units,
+)
+
 _CONTEXT_KEY = "bench_metering"
-
-
-# -- DynamoDB item sizes ------------------------------------------------------------------------
-def number_size(text: str) -> int:
-    """1 byte per two significant digits, plus 1 (leading/trailing zeros do not count)."""
-    digits = Decimal(text).normalize().as_tuple().digits
-    significant = "".join(map(str, digits)).strip("0") or "0"
-    return math.ceil(len(significant) / 2) + 1
-
-
-def value_size(value: dict[str, Any]) -> int:
-    (kind, v), = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        return number_size(v)
-    if kind == "B":
-        return len(_binary(v))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in v)
-    if kind == "NS":
-        return sum(number_size(n) for n in v)
-    if kind == "BS":
-        return sum(len(_binary(b)) for b in v)
-    if kind == "L":
-        return 3 + sum(1 + value_size(x) for x in v)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + value_size(x) for name, x in v.items())
-    raise ValueError(f"unknown attribute value type {kind!r}")
-
-
-def item_size(item: dict[str, dict[str, Any]]) -> int:
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
-def _binary(v: str | bytes) -> bytes:
-    # In the JSON wire format binary values are base64 text.
-    return base64.b64decode(v) if isinstance(v, str) else v
-
-
-# -- capacity units -----------------------------------------------------------------------------
-def query_read_units(sizes: list[int]) -> int:
-    """A Query (or Scan page) is one read: the summed size of all items, rounded up to 4 KB."""
-    return max(1, math.ceil(sum(sizes) / READ_UNIT_BYTES))
-
-
-def get_read_units(size: int) -> int:
-    return max(1, math.ceil(size / READ_UNIT_BYTES))
-
-
-def put_write_units(size: int) -> int:
-    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
-
-
-def transact_write_units(sizes: list[int]) -> int:
-    """Transactions cost two writes per item (prepare + commit)."""
-    return sum(2 * put_write_units(s) for s in sizes)
-
-
-def batch_write_units(sizes: list[int]) -> int:
-    return sum(put_write_units(s) for s in sizes)
 
 
 # -- counters -----------------------------------------------------------------------------------
@@ -93,6 +42,7 @@ class OperationCounts:
     rru_billed: float = 0.0   # read units as billed (eventually consistent reads at half price)
     wru: float = 0.0
     items_read: int = 0
+    bytes_read: int = 0       # full size of the items read (what the read units are billed on)
 
     def add(self, other: OperationCounts, sign: int = 1) -> None:
         for name in self.__dataclass_fields__:
@@ -128,76 +78,89 @@ class Counts:
         return out
 
 
+@dataclass
+class _Call:
+    service: str
+    params: dict = field(default_factory=dict)           # as the caller passed them
+    before: Any = None                                   # sizes of the items a write replaces
+
+
 class Meter:
     """Attach to one or more botocore clients; every API call through them is counted here."""
 
     def __init__(self) -> None:
         self.counts = Counts()
+        self.sizing_seconds = 0.0     # spent re-reading full items (not part of any design's cost)
 
     def attach(self, client: Any) -> Any:
         events = client.meta.events
-        events.register("before-call", self._before_call)
-        events.register("after-call", self._after_call)
+        full = None
+        if client.meta.service_model.service_name == "dynamodb":
+            full = FullItems(_twin(client))
+        events.register_last("before-parameter-build", self._capture_params)  # after boto3 resources marshal
+        events.register("before-call", partial(self._before_call, full))
+        events.register("after-call", partial(self._after_call, full))
         return client
 
     def snapshot(self) -> Counts:
         return self.counts.copy()
 
     # botocore handlers ---------------------------------------------------------------------------
-    def _before_call(self, model: Any, params: dict, context: dict, **_: Any) -> None:
-        service = model.service_model.service_name
+    @staticmethod
+    def _capture_params(params: dict, model: Any, context: dict, **_: Any) -> None:
+        context[_CONTEXT_KEY] = _Call(model.service_model.service_name, dict(params))
+
+    def _before_call(self, full: FullItems | None, model: Any, params: dict, context: dict, **_: Any) -> None:
+        call = context.setdefault(_CONTEXT_KEY, _Call(model.service_model.service_name))
         body = params.get("body") or b""
-        if isinstance(body, str):
-            body = body.encode()
-        one = OperationCounts(calls=1, request_bytes=len(body))
-        request = _json(body) if service == "dynamodb" else {}
-        one.wru = _write_units(model.name, request)
-        context[_CONTEXT_KEY] = (service, request)
-        self.counts.by_operation[f"{service}.{model.name}"].add(one)
+        self.counts.by_operation[f"{call.service}.{model.name}"].add(
+            OperationCounts(calls=1, request_bytes=len(body.encode() if isinstance(body, str) else body)))
+        if full is not None:
+            call.before = self._timed(full.before_write, model.name, call.params)
 
-    def _after_call(self, model: Any, http_response: Any, context: dict, **_: Any) -> None:
-        service, request = context.get(_CONTEXT_KEY, (model.service_model.service_name, {}))
-        content = http_response.content or b""
-        one = OperationCounts(response_bytes=len(content))
-        if service == "dynamodb" and http_response.status_code < 300:
-            _add_read_units(one, model.name, request, _json(content))
-        self.counts.by_operation[f"{service}.{model.name}"].add(one)
+    def _after_call(self, full: FullItems | None, model: Any, http_response: Any, context: dict, **_: Any) -> None:
+        call: _Call = context.get(_CONTEXT_KEY) or _Call(model.service_model.service_name)
+        one = OperationCounts(response_bytes=len(http_response.content or b""))
+        if full is not None:
+            ok = http_response.status_code < 300
+            one.wru = self._timed(full.write_units, model.name, call.params, call.before, ok)
+            if ok:
+                # The wire form: boto3 resources rewrite the parsed response in place.
+                self._add_read_units(one, full, model.name, call.params, _json(http_response.content))
+        self.counts.by_operation[f"{call.service}.{model.name}"].add(one)
+
+    def _add_read_units(self, one: OperationCounts, full: FullItems, operation: str, params: dict,
+                        parsed: dict) -> None:
+        kind = STRONG if params.get("ConsistentRead") else EVENTUAL
+        sizes = self._timed(full.read_sizes, operation, params, parsed)
+        if sizes is None:
+            return
+        if operation in ("Query", "Scan"):
+            one.rru, one.rru_billed = query_read_units(sizes), query_read_units(sizes, kind)
+        elif operation == "GetItem":
+            size = sizes[0] if sizes else 0
+            one.rru, one.rru_billed = get_read_units(size), get_read_units(size, kind)
+        else:
+            one.rru, one.rru_billed = batch_get_read_units(sizes), batch_get_read_units(sizes, kind)
+        one.items_read, one.bytes_read = len(sizes), sum(sizes)
+
+    def _timed(self, fn: Any, *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.sizing_seconds += time.perf_counter() - started
 
 
-def _json(body: bytes) -> dict:
+def _twin(client: Any) -> Any:
+    """A client on the same endpoint, not metered: what the meter uses to see whole items."""
+    return boto3.session.Session().client(
+        "dynamodb", region_name=client.meta.region_name, endpoint_url=client.meta.endpoint_url)
+
+
+def _json(body: bytes | None) -> dict:
     try:
         value = json.loads(body) if body else {}
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _write_units(operation: str, request: dict) -> float:
-    if operation == "PutItem":
-        return put_write_units(item_size(request.get("Item", {})))
-    if operation == "TransactWriteItems":
-        sizes = [item_size(t["Put"]["Item"]) if "Put" in t else 1 for t in request.get("TransactItems", [])]
-        return transact_write_units(sizes)
-    if operation == "BatchWriteItem":
-        sizes = [
-            item_size(w["PutRequest"]["Item"]) if "PutRequest" in w else 1
-            for writes in request.get("RequestItems", {}).values() for w in writes
-        ]
-        return batch_write_units(sizes)
-    if operation in ("UpdateItem", "DeleteItem"):
-        return 1  # size of the stored item unknown from the request; none of the measured paths use them
-    return 0
-
-
-def _add_read_units(one: OperationCounts, operation: str, request: dict, response: dict) -> None:
-    consistent = bool(request.get("ConsistentRead"))
-    if operation in ("Query", "Scan"):
-        sizes = [item_size(i) for i in response.get("Items", [])]
-        one.rru = query_read_units(sizes)
-        one.items_read = len(sizes)
-    elif operation == "GetItem":
-        one.rru = get_read_units(item_size(response.get("Item", {})))
-        one.items_read = 1 if "Item" in response else 0
-    else:
-        return
-    one.rru_billed = one.rru if consistent else one.rru / 2

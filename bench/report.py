@@ -12,8 +12,9 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
 
-def evaluate(designs: dict[str, dict]) -> list[dict[str, Any]]:
-    """One row per target: what was measured for ours, and whether it meets the target."""
+def evaluate(designs: dict[str, dict], profiles: dict[str, dict] | None = None) -> list[dict[str, Any]]:
+    """One row per target: what was measured for ours, and whether it meets the target. The
+    capacity and round-trip targets are checked at every id profile (shortest, default, longest)."""
     ours = designs["tenantry"]
     worst_calls = max([ours["calls_per_command"], *ours["calls_at_history_length"].values(),
                        ours.get("long_run", {}).get("max_calls_per_command", 0)])
@@ -28,6 +29,14 @@ def evaluate(designs: dict[str, dict]) -> list[dict[str, Any]]:
         ("moto cmd/s vs eventsourcing_dynamodb", moto_ratio, ">= 1.5x", lambda v: v >= 1.5),
         ("in-memory cmd/s vs eventsourcing POPO", memory_ratio, ">= 2x", lambda v: v >= 2),
     ]
+    for name, p in (profiles or {}).items():
+        worst = max([p["calls_per_command"], *p["calls_at_history_length"].values(), p["max_calls_per_command"] or 0])
+        rows += [
+            (f"AWS calls per command, worst ({name} ids)", worst, "== 2", lambda v: v <= 2),
+            (f"read units per command at 1,000 events ({name} ids)", p["rru_at_history_length"].get("1000"),
+             "<= 1", lambda v: v <= 1),
+            (f"write units per command, amortized ({name} ids)", p["wru_per_command"], "<= 1.1", lambda v: v <= 1.1),
+        ]
     return [_row(name, value, target, check) for name, value, target, check in rows]
 
 
@@ -67,7 +76,30 @@ def render(results: dict[str, Any]) -> str:
              header, "-" * len(header)]
     for label, get in rows:
         lines.append(label.ljust(width) + "".join(_fmt(get(designs.get(n, {}))).rjust(24) for n in DESIGNS))
+    lines += ["", *render_profiles(results.get("id_profiles", {}))]
     lines += ["", "Targets (DESIGN section 7), for tenantry:"]
     for t in results["targets"]:
-        lines.append(f"  {t['status']:<5} {t['figure']:<52} measured {_fmt(t['measured']):>8}   target {t['target']}")
+        lines.append(f"  {t['status']:<5} {t['figure']:<60} measured {_fmt(t['measured']):>8}   target {t['target']}")
     return "\n".join(lines)
+
+
+def render_profiles(profiles: dict[str, dict]) -> list[str]:
+    """Ours at each id profile: what DynamoDB bills per command as the ids grow."""
+    if not profiles:
+        return []
+    lengths = list(next(iter(profiles.values()))["rru_at_history_length"])
+    rows: list[tuple[str, Callable[[dict], Any]]] = [
+        ("tenant name / account id / command id length",
+         lambda p: f"{len(p['tenant'])} / {p['account_id_length']} / {p['command_id_length']}"),
+        ("calls / command (workload; worst)", lambda p: f"{_fmt(p['calls_per_command'])}; {_fmt(p['max_calls_per_command'])}"),
+        *[(f"RRU (strong) at {n} events (bytes read)",
+           lambda p, n=n: f"{_fmt(p['rru_at_history_length'][n])} ({_fmt(p['bytes_read_at_history_length'][n])})")
+          for n in lengths],
+        ("WRU / command, amortized", lambda p: p["wru_per_command"]),
+    ]
+    width = max(len(r[0]) for r in rows) + 2
+    header = "tenantry by id length".ljust(width) + "".join(name.rjust(18) for name in profiles)
+    lines = [header, "-" * len(header)]
+    for label, get in rows:
+        lines.append(label.ljust(width) + "".join(_fmt(get(p)).rjust(18) for p in profiles.values()))
+    return lines

@@ -45,7 +45,7 @@ class Loaded(Generic[S]):
     aggregate_id: str
     state: S
     version: int
-    recent: dict[str, RecentCommand]               # oldest first
+    recent: dict[str, RecentCommand]               # by `hashing.command_key`, oldest first
     created_at: str = ""                           # occurred-at of version 1
     updated_at: str = ""                           # occurred-at of the last event
 

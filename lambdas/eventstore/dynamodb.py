@@ -88,7 +88,7 @@ class DynamoDBEventStore:
         for r in requests:
             for i, envelope in enumerate(r.events):
                 last = i == len(r.events) - 1
-                item = self._encode_last(r, envelope) if last else items.encode(envelope)
+                item = self._encode_last(r, envelope) if last else items.encode(envelope, table_tenant=self.tenant_id)
                 puts.append((r, {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": _NOT_EXISTS}}))
         if len(puts) > k.MAX_TRANSACT_ITEMS:
             raise TransactionTooLargeError(len(puts), k.MAX_TRANSACT_ITEMS)
@@ -105,7 +105,7 @@ class DynamoDBEventStore:
 
     def _encode_last(self, request: AppendRequest, envelope: Any) -> dict:
         snapshot = request.snapshot
-        item = items.encode(envelope, snapshot)
+        item = items.encode(envelope, snapshot, table_tenant=self.tenant_id)
         if snapshot is not None and len(item[k.SNAPSHOT_STATE]["S"]) > SPILL_THRESHOLD_BYTES:
             if self.spill is None:
                 raise ValueError(f"{request.aggregate_id}: snapshot over {SPILL_THRESHOLD_BYTES} bytes and no spill bucket")
@@ -157,7 +157,7 @@ class DynamoDBEventStore:
         """Forward reads (replay, gap fill, time travel) never use snapshots, so only backward
         reads fetch a spilled one. A spilled snapshot that cannot be fetched is ignored like any
         untrusted snapshot: the events are folded instead."""
-        stored = items.decode(item, with_snapshot=with_snapshot)
+        stored = items.decode(item, with_snapshot=with_snapshot, table_tenant=self.tenant_id)
         pointer = item.get(k.SNAPSHOT_POINTER, {}).get("S")
         if not (with_snapshot and pointer and self.spill is not None):
             return stored

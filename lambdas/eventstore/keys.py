@@ -33,6 +33,12 @@ META_CORRELATION_ID = "co"    # left out when equal to the command id
 META_CAUSATION_ID = "ca"      # left out when equal to the command id
 META_ACTOR = "ac"
 META_PAYLOAD_HASH = "h"       # hash of the command payload, for idempotency checks
+# Written since issue 10 (older items keep the long forms above, and still read):
+# - an id that is a canonical UUID is stored as its 22 base64url characters under another key;
+# - the schema version is left out when it is 1;
+# - the tenant id is left out when it is the table's own (tables are per tenant);
+# - occurred-at is an integer of microseconds since 1970 (a string in older items).
+META_UUID_FORMS = {META_EVENT_ID: "I", META_COMMAND_ID: "C", META_CORRELATION_ID: "O", META_CAUSATION_ID: "A"}
 
 # A snapshot rides on the event item whose version it folds up to (no extra write, no extra read).
 SNAPSHOT_STATE = "ss"         # compact JSON of the state

@@ -23,6 +23,7 @@ from .errors import (
     RetriesExhaustedError,
 )
 from .events import DomainEvent
+from .hashing import command_key
 from .store import AppendRequest, EventStore, Snapshot, StoredEvent
 
 Decide = Callable[[S], Sequence[DomainEvent]]
@@ -31,6 +32,8 @@ DecideMany = Callable[[dict[str, S]], dict[str, Sequence[DomainEvent]]]
 # A snapshot rides on every Nth event: a load reads at most N items back to it (DESIGN section 7
 # budgets one read unit per command), and its bytes are paid on one write in N.
 DEFAULT_SNAPSHOT_INTERVAL = 10
+# The recent-command window in a snapshot: [command key, payload hash, version, summary], oldest first.
+_RECENT = "q"
 
 
 class Repository(Generic[S]):
@@ -65,7 +68,7 @@ class Repository(Generic[S]):
         while True:
             page = self.store.read_backward(aggregate_id, before_version=cursor, limit=limit)
             for stored in page:
-                base = self._from_snapshot(aggregate_id, stored.snapshot)
+                base = self._from_snapshot(aggregate_id, stored)
                 if base is not None:
                     return self._fold(base, reversed(tail))
                 tail.append(stored)
@@ -100,16 +103,24 @@ class Repository(Generic[S]):
     def _empty(self, aggregate_id: str) -> Loaded[S]:
         return Loaded(aggregate_id, self.spec.initial(aggregate_id), 0, {})
 
-    def _from_snapshot(self, aggregate_id: str, snapshot: Snapshot | None) -> Loaded[S] | None:
-        """The snapshot as a starting point, or None when it cannot be trusted (the events are
-        folded instead): another schema, or a body that does not read back."""
+    def _from_snapshot(self, aggregate_id: str, stored: StoredEvent) -> Loaded[S] | None:
+        """The snapshot riding on `stored` as a starting point, or None when it cannot be trusted
+        (the events are folded instead): another schema, or a body that does not read back.
+
+        Snapshots before command keys ("r") listed the recent command ids themselves, and their
+        last update time; both are derived now (the update time is that of the event carrying it)."""
+        snapshot = stored.snapshot
         if snapshot is None or snapshot.schema != self.spec.codec.schema:
             return None
         data = snapshot.state
         try:
-            recent = {c: RecentCommand(h, v, s) for c, h, v, s in data["r"]}
+            if _RECENT in data:
+                recent = {key: RecentCommand(h, v, s) for key, h, v, s in data[_RECENT]}
+            else:
+                recent = {command_key(c): RecentCommand(h, v, s) for c, h, v, s in data["r"]}
             state = self.spec.codec.from_data(data["s"])
-            return Loaded(aggregate_id, state, snapshot.version, recent, data["c"], data["u"])
+            updated_at = data.get("u", stored.envelope.occurred_at)
+            return Loaded(aggregate_id, state, snapshot.version, recent, data["c"], updated_at)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -123,8 +134,9 @@ class Repository(Generic[S]):
             event = spec.registry.decode(env.aggregate_id, env.version, env.event_type, env.schema_version, env.data)
             state = spec.evolve(state, event)
             version = env.version
-            recent.pop(env.command_id, None)
-            recent[env.command_id] = RecentCommand(env.payload_hash, version, spec.summarize(state))
+            key = command_key(env.command_id)
+            recent.pop(key, None)
+            recent[key] = RecentCommand(env.payload_hash, version, spec.summarize(state))
             updated_at = env.occurred_at
             created_at = created_at or env.occurred_at
         return Loaded(base.aggregate_id, state, version, recent, created_at, updated_at)
@@ -207,7 +219,7 @@ class Repository(Generic[S]):
             cursor = page[-1].envelope.version
 
     def _replayed(self, loaded: Loaded[S], command_id: str, payload_hash: str) -> Outcome[S] | None:
-        seen = loaded.recent.get(command_id)
+        seen = loaded.recent.get(command_key(command_id))
         if seen is None:
             return None
         if seen.payload_hash != payload_hash:
@@ -242,15 +254,14 @@ class Repository(Generic[S]):
     def _snapshot(
         self, loaded: Loaded[S], state: S, version: int, command_id: str, payload_hash: str, summary: Any, now: str
     ) -> Snapshot:
-        merged = dict(loaded.recent)
-        merged.pop(command_id, None)
-        merged[command_id] = RecentCommand(payload_hash, version, summary)
+        key, merged = command_key(command_id), dict(loaded.recent)
+        merged.pop(key, None)
+        merged[key] = RecentCommand(payload_hash, version, summary)
         kept = list(merged.items())[-self.recent_commands:]
         data: dict[str, Any] = {
             "s": self.spec.codec.to_data(state),
-            "r": [[c, r.payload_hash, r.version, r.summary] for c, r in kept],
+            _RECENT: [[k, r.payload_hash, r.version, r.summary] for k, r in kept],
             "c": loaded.created_at or now,
-            "u": now,
         }
         return Snapshot(version, self.spec.codec.schema, data)
 

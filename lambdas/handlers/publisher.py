@@ -102,11 +102,12 @@ def is_event_insert(record: dict) -> bool:
     return record.get("eventName") == "INSERT" and image.get(k.KIND, {}).get("S") == k.KIND_EVENT
 
 
-def publishable(image: dict, registry: EventRegistry = account_events) -> EventEnvelope:
+def publishable(image: dict, registry: EventRegistry = account_events, tenant_id: str = "") -> EventEnvelope:
     """The envelope of an event item, or CorruptEventError when a consumer would choke on it: the
     item must decode, its envelope must validate as the projector reads it, and the domain must
-    know its type, schema version and data. Checked here, a poison item stops at the source."""
-    envelope = items.decode(image).envelope                  # malformed, bad JSON, missing metadata
+    know its type, schema version and data. Checked here, a poison item stops at the source.
+    `tenant_id`: the tenant whose table the image comes from (items leave their own out)."""
+    envelope = items.decode(image, table_tenant=tenant_id).envelope   # malformed, bad JSON, missing metadata
     try:
         envelope = EventEnvelope.model_validate(dict(envelope))
     except ValidationError as exc:
@@ -117,7 +118,7 @@ def publishable(image: dict, registry: EventRegistry = account_events) -> EventE
     return envelope
 
 
-def prepare(records: list[dict], registry: EventRegistry) -> _Batch:
+def prepare(records: list[dict], registry: EventRegistry, tenant_id: str = "") -> _Batch:
     batch, poisoned = _Batch(), set()
     for index, record in enumerate(records):
         if not is_event_insert(record):
@@ -130,7 +131,7 @@ def prepare(records: list[dict], registry: EventRegistry) -> _Batch:
             batch.held_back += 1         # retried with its poison: never published past the hole
             continue
         try:
-            envelope = publishable(image, registry)
+            envelope = publishable(image, registry, tenant_id)
         except CorruptEventError as exc:
             poisoned.add(aggregate_id)
             batch.poison.append(FailedRecord(sequence, aggregate_id, exc.version, exc.reason, poison=True))
@@ -140,13 +141,15 @@ def prepare(records: list[dict], registry: EventRegistry) -> _Batch:
 
 
 class StreamPublisher:
-    def __init__(self, stream_name: str, client: Any = None, registry: EventRegistry = account_events) -> None:
+    def __init__(self, stream_name: str, client: Any = None, registry: EventRegistry = account_events,
+                 tenant_id: str = "") -> None:
         self.stream_name = stream_name
         self.client = client or boto3.client("kinesis")
         self.registry = registry
+        self.tenant_id = tenant_id
 
     def publish(self, records: list[dict]) -> PublishOutcome:
-        batch = prepare(records, self.registry)
+        batch = prepare(records, self.registry, self.tenant_id)
         accepted, rejected = self._put(batch.entries)
         failed = sorted([*batch.poison, *rejected], key=lambda f: batch.position[f.sequence_number])
         return PublishOutcome(len(accepted), batch.skipped, tuple(failed), batch.held_back,
@@ -189,7 +192,7 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def stream_publisher() -> StreamPublisher:
-    return StreamPublisher(settings().event_stream)
+    return StreamPublisher(settings().event_stream, tenant_id=settings().tenant_id)
 
 
 def log_failures(outcome: PublishOutcome) -> None:

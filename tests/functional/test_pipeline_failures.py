@@ -70,7 +70,7 @@ def test_publisher_reports_the_first_failed_record(world, monkeypatch):
     open_and_deposit(world.bank, "a", 3)
     records = stream_records(world)
     flaky = FlakyKinesis(fail_index=2)
-    monkeypatch.setattr(publisher, "stream_publisher", lambda: publisher.StreamPublisher("s", flaky))
+    monkeypatch.setattr(publisher, "stream_publisher", lambda: publisher.StreamPublisher("s", flaky, tenant_id=world.names.tenant))
     # WHEN
     response = publisher.handler({"Records": records}, FakeLambdaContext())
     # THEN Lambda retries from the third record on
@@ -84,7 +84,7 @@ def test_publisher_skips_anything_but_event_inserts(world, monkeypatch):
     modify = dict(insert, eventName="MODIFY")
     other = copy.deepcopy(insert)
     other["dynamodb"]["NewImage"][k.KIND] = {"S": "other"}
-    sent = publisher.StreamPublisher(world.names.stream, world.clients.kinesis).publish([modify, other, insert])
+    sent = publisher.StreamPublisher(world.names.stream, world.clients.kinesis, tenant_id=world.names.tenant).publish([modify, other, insert])
     assert (sent.sent, sent.skipped, sent.first_failed_sequence) == (1, 2, None)
 
 
@@ -181,7 +181,7 @@ def test_a_rejected_put_before_a_poison_item_is_what_the_response_names(world, m
     open_and_deposit(world.bank, "a", 0)
     put_item(world, poison_item("c", 1, "unknown event type"))
     records = stream_records(world)
-    monkeypatch.setattr(publisher, "stream_publisher", lambda: publisher.StreamPublisher("s", FlakyKinesis(0)))
+    monkeypatch.setattr(publisher, "stream_publisher", lambda: publisher.StreamPublisher("s", FlakyKinesis(0), tenant_id=world.names.tenant))
     # WHEN THEN the earlier failure is named (no bisect: a throttle is not the record's fault)
     response = publisher.handler({"Records": records}, FakeLambdaContext())
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence(records[0])}]}
@@ -335,5 +335,5 @@ def test_a_state_over_the_item_limit_spills_to_s3(world):
     assert k.SNAPSHOT_STATE not in item and item[k.SNAPSHOT_POINTER]["S"].startswith(k.SNAPSHOT_PREFIX)
     body = world.clients.s3.get_object(Bucket=world.names.bucket, Key=item[k.SNAPSHOT_POINTER]["S"])["Body"].read()
     assert len(body) > SPILL_THRESHOLD_BYTES
-    assert items.decode(item).snapshot is None                 # the stream image never carries the state
+    assert items.decode(item, table_tenant="acme").snapshot is None                 # the stream image never carries the state
     assert len(repo.load("big").state.blobs) == 4

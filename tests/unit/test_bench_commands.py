@@ -63,6 +63,17 @@ def test_our_reads_stay_within_one_unit_and_writes_are_amortized(results):
     assert 1 <= ours["wru_per_command"] <= 1.1
 
 
+def test_ours_stays_within_the_targets_at_the_shortest_and_longest_ids(results):
+    # GIVEN the workload run again at 1-character and at 64-character ids (and tenant names of 2 and 31)
+    profiles = results[1]["id_profiles"]
+    assert set(profiles) == {"shortest", "default", "longest"}
+    # THEN two round trips, one read unit (billed on whole items) and at most 1.1 write units each
+    for figures in profiles.values():
+        assert set(figures["calls_at_history_length"].values()) == {2}
+        assert set(figures["rru_at_history_length"].values()) == {1}
+        assert figures["wru_per_command"] <= 1.1
+
+
 def test_the_two_writer_probe_catches_unconditional_writes_only(results):
     # GIVEN two writers deciding on the same state WHEN both append THEN only the peer that writes
     # unconditionally loses the overwritten deposit
@@ -72,24 +83,65 @@ def test_the_two_writer_probe_catches_unconditional_writes_only(results):
     assert designs["eventsourcing_dynamodb"]["lost_updates"] == TINY.probe_rounds
 
 
-def test_the_meter_counts_calls_and_units_of_a_real_client(aws_credentials):
+@pytest.fixture
+def metered(aws_credentials):
+    """A metered moto client and an event table built from the kernel's keys."""
     from moto import mock_aws
 
     with mock_aws():
-        # GIVEN a metered client and an event table built from the kernel's keys
         client = boto3.client("dynamodb", region_name="eu-west-1")
         table = create_events_table(client, "metered")
         meter = Meter()
-        meter.attach(client)
-        item = {keys.PARTITION_KEY: {"S": "a"}, keys.SORT_KEY: {"N": "1"}, keys.DATA: {"S": "x" * 1500}}
-        # WHEN one 1.5 KB item is written, then read back strongly and eventually consistently
+        yield client, table, meter
+
+
+def test_the_meter_counts_calls_and_units_of_a_real_client(metered):
+    # GIVEN a metered client and an event table built from the kernel's keys
+    client, table, meter = metered
+    meter.attach(client)
+    item = {keys.PARTITION_KEY: {"S": "a"}, keys.SORT_KEY: {"N": "1"}, keys.DATA: {"S": "x" * 1500}}
+    # WHEN one 1.5 KB item is written, then read back strongly and eventually consistently
+    client.put_item(TableName=table, Item=item)
+    query = dict(TableName=table, KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}})
+    client.query(**query, ConsistentRead=True)
+    client.query(**query)
+    # THEN two write units, one read unit per query, half of it billed for the eventual read
+    counts = meter.snapshot().by_operation
+    assert counts["dynamodb.PutItem"].calls == 1 and counts["dynamodb.PutItem"].wru == 2
+    assert counts["dynamodb.Query"].calls == 2 and counts["dynamodb.Query"].rru == 2
+    assert counts["dynamodb.Query"].rru_billed == 1.5
+    assert counts["dynamodb.Query"].response_bytes > 1500
+
+
+def test_the_meter_bills_projected_and_filtered_reads_on_whole_items(metered):
+    # GIVEN two 2.5 KB items under one key, read through a metered client
+    client, table, meter = metered
+    meter.attach(client)
+    for version in (1, 2):
+        item = {keys.PARTITION_KEY: {"S": "a"}, keys.SORT_KEY: {"N": str(version)}, keys.DATA: {"S": "x" * 2500}}
         client.put_item(TableName=table, Item=item)
-        query = dict(TableName=table, KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}})
-        client.query(**query, ConsistentRead=True)
-        client.query(**query)
-        # THEN two write units, one read unit per query, half of it billed for the eventual read
-        counts = meter.snapshot().by_operation
-        assert counts["dynamodb.PutItem"].calls == 1 and counts["dynamodb.PutItem"].wru == 2
-        assert counts["dynamodb.Query"].calls == 2 and counts["dynamodb.Query"].rru == 2
-        assert counts["dynamodb.Query"].rru_billed == 1.5
-        assert counts["dynamodb.Query"].response_bytes > 1500
+    base = meter.snapshot()
+    query = dict(TableName=table, KeyConditionExpression="#p = :a", ConsistentRead=True)
+    names, values = {"#p": keys.PARTITION_KEY, "#v": keys.SORT_KEY}, {":a": {"S": "a"}}
+    # WHEN only the version is projected, and WHEN a filter keeps one item of the two
+    client.query(**query, ProjectionExpression="#v", ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+    client.query(**query, FilterExpression="#v = :one", ExpressionAttributeNames=names,
+                 ExpressionAttributeValues=values | {":one": {"N": "1"}})
+    # THEN each Query is billed on the 5 KB it read (2 units), not on the bytes returned
+    reads = (meter.snapshot() - base).by_operation["dynamodb.Query"]
+    assert (reads.calls, reads.rru, reads.items_read) == (2, 4, 4)
+    assert reads.response_bytes < 3000          # one 2.5 KB item and two versions came back
+
+
+def test_the_meter_bills_a_failed_conditional_write_on_the_item_there(metered):
+    # GIVEN a 1.5 KB item
+    client, table, meter = metered
+    item = {keys.PARTITION_KEY: {"S": "a"}, keys.SORT_KEY: {"N": "1"}, keys.DATA: {"S": "x" * 1500}}
+    client.put_item(TableName=table, Item=item)
+    meter.attach(client)
+    # WHEN a small conditional put on its key fails
+    small = item | {keys.DATA: {"S": "y"}}
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.put_item(TableName=table, Item=small, ConditionExpression="attribute_not_exists(pk)")
+    # THEN it is billed 2 write units, on the 1.5 KB item it checked
+    assert meter.snapshot().by_operation["dynamodb.PutItem"].wru == 2

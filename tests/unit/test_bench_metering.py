@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.metering import (
+from bench.sizing import (
+    EVENTUAL,
+    TRANSACTIONAL,
+    batch_get_read_units,
     batch_write_units,
     get_read_units,
     item_size,
@@ -64,3 +67,23 @@ def test_transactions_cost_two_writes_per_item_and_batches_round_per_item():
     # WHEN written in a transaction THEN 2 x (1 + 2); WHEN batch-written THEN 1 + 2
     assert transact_write_units(sizes) == 6
     assert batch_write_units(sizes) == 3
+
+
+def test_a_read_is_billed_on_whole_items_whatever_kind_halves_or_doubles_it():
+    # GIVEN 5,000 bytes read by one Query WHEN strongly, eventually or transactionally consistent
+    # THEN 2 units, half of that, twice that
+    assert (query_read_units([2500, 2500]), query_read_units([2500, 2500], EVENTUAL),
+            query_read_units([2500, 2500], TRANSACTIONAL)) == (2, 1, 4)
+
+
+def test_batch_get_rounds_each_item_before_summing():
+    # GIVEN items of 1.5 KB and 6.5 KB (the developer guide's example) WHEN batch-read THEN 4 KB + 8 KB
+    assert batch_get_read_units([1536, 6656]) == 3
+
+
+def test_a_write_is_billed_on_the_larger_of_the_item_before_and_after():
+    # GIVEN a 500-byte item replacing a 1,500-byte one WHEN written THEN 2 units; a failed
+    # conditional write (nothing written) over it costs the same, and over nothing at least 1
+    assert put_write_units(500, before=1500) == 2
+    assert put_write_units(0, before=1500) == 2
+    assert put_write_units(0) == 1

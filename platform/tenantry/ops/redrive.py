@@ -271,7 +271,8 @@ class Redriver:
         last = _instant(info.get("approximateArrivalOfLastRecord"))
         until = _stamp(last + CLOCK_SKEW) if last else None
         # Undecodable items never reached Kinesis, so no archiver batch can have held them.
-        envelopes = [e for e in map(_envelope, self._items()) if e and (until is None or e.occurred_at <= until)]
+        envelopes = [e for item in self._items()
+                     if (e := _envelope(item, self.names.tenant)) and (until is None or e.occurred_at <= until)]
         if not envelopes:
             return Outcome(0, from_event_store=True)
         archiver.archive(_as_kinesis_batch(envelopes, info))
@@ -283,7 +284,7 @@ class Redriver:
         records = self._event_items_as_stream_records(info) if from_store else self._as_stored_now(records, gone)
         if not records:
             return Outcome(0, from_event_store=from_store, gone=tuple(gone))
-        outcome = StreamPublisher(self.names.stream, self.clients.kinesis).publish(records)
+        outcome = StreamPublisher(self.names.stream, self.clients.kinesis, tenant_id=self.names.tenant).publish(records)
         failures = tuple(StillFailing(f.aggregate_id, f.version, f.reason) for f in outcome.failed)
         return Outcome(outcome.sent, outcome.aggregates, from_store, failures, tuple(gone), outcome.held_back)
 
@@ -313,7 +314,7 @@ class Redriver:
         for record in records:
             change = record["dynamodb"]
             try:
-                publishable(change["NewImage"])
+                publishable(change["NewImage"], tenant_id=self.names.tenant)
             except CorruptEventError:
                 item = self.clients.dynamodb.get_item(TableName=self.names.events_table, Key=change["Keys"],
                                                       ConsistentRead=True).get("Item")
@@ -349,15 +350,15 @@ class Redriver:
         first, last = _instant(info.get("approximateArrivalOfFirstRecord")), _instant(info.get("approximateArrivalOfLastRecord"))
         low = _stamp(first - COMMAND_LOOKBACK) if first else None
         high = _stamp(last + CLOCK_SKEW) if last else None
-        window = [item for item in self._items() if (e := _envelope(item)) is None
+        window = [item for item in self._items() if (e := _envelope(item, self.names.tenant)) is None
                   or ((low is None or e.occurred_at >= low) and (high is None or e.occurred_at <= high))]
         return [{"eventName": "INSERT", "dynamodb": {"NewImage": item, "SequenceNumber": str(n)}}
                 for n, item in enumerate(window, start=1)]
 
 
-def _envelope(item: dict) -> EventEnvelope | None:
+def _envelope(item: dict, tenant: str) -> EventEnvelope | None:
     try:
-        return items.decode(item).envelope
+        return items.decode(item, table_tenant=tenant).envelope
     except CorruptEventError:
         return None
 

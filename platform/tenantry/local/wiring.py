@@ -122,6 +122,7 @@ class Platform:
         self._reapply_lock = threading.Lock()
         self._pollers: list[Any] = []
         self._executors: list[Any] = []
+        self._resolvers: dict[str, tuple[Any, frozenset[str], Path]] = {}   # for hot reload
 
     def __enter__(self) -> "Platform":
         from tenantry.local.emulator import Emulator
@@ -184,6 +185,7 @@ class Platform:
         except ResolverRuntimeError as exc:
             raise StartupError(name, str(exc)) from exc
         self._executors.append(executor)
+        self._resolvers[name] = (executor, frozenset(api.spec.code_files), api.resolver_dir)
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
         graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, executor, threads,
                                 api.limits)
@@ -225,6 +227,13 @@ class Platform:
             self.tenants[name] = local
             self.say(f"{name}: re-applied {changes.describe()}")
             return changes.describe()
+
+    def resolver_executors(self) -> dict[str, tuple[Any, frozenset[str], Path]]:
+        """Per tenant: its field executor, the resolver files it declares, their scratch folder."""
+        return dict(self._resolvers)
+
+    def lambda_runtimes(self) -> dict[str, Any]:
+        return dict(self._runtimes)
 
     def _runtime(self, tenant: LocalTenant) -> Any:
         from tenantry.local.lambda_runtime import LambdaRuntime

@@ -10,8 +10,8 @@ is `resolvers` or `lambdas` (new code serves), `error` (an edit that does not lo
 code keeps serving), `restart`, `reapply` or `unchanged` (what an edit of a tenant file, the schema
 or tenantry's own code needs). In-process, `ReloadEvents.subscribe(callback)`; over HTTP,
 `GET /_tenantry/events` on the dev server is a server-sent-events stream (`event: reload`, `data:`
-the JSON object, `id:` its id; a reconnecting `EventSource` sends `Last-Event-ID` and gets what it
-missed of the last 100). The stream carries file and tenant names only, never code or keys, and
+the JSON object, `id:` its id): from the moment it connects, or after `?since=ID` (`since=0`: the
+last 100 kept), which a reconnecting `EventSource` does by itself with its `Last-Event-ID`. The stream carries file and tenant names only, never code or keys, and
 needs no credential; like the API it is reachable beyond loopback only with `--allow-remote`.
 """
 
@@ -83,7 +83,8 @@ class ReloadEvents:
         await response.prepare(request)
         unsubscribe = self.subscribe(lambda event: _put(loop, queue, event))
         try:
-            for event in self.since(_last_event_id(request)):
+            last_id = _last_event_id(request)
+            for event in self.since(last_id) if last_id is not None else ():
                 await response.write(_frame(event))
             while True:
                 try:
@@ -106,9 +107,9 @@ def _put(loop: asyncio.AbstractEventLoop, queue: "asyncio.Queue[Event]", event: 
         pass
 
 
-def _last_event_id(request: web.Request) -> int:
-    raw = request.headers.get("Last-Event-ID") or request.query.get("since") or "0"
-    return int(raw) if raw.isdigit() else 0
+def _last_event_id(request: web.Request) -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("since")
+    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def _frame(event: Event) -> bytes:

@@ -42,13 +42,7 @@ def check(platform: Any, tenant: str, shown: str) -> Verdict:
     running = platform.tenants[tenant]
     if config.region != running.region:
         return _restart(shown, tenant, [f"region {running.region} -> {config.region}"])
-    return _compare(shown, tenant, running.resources, _declare(config, platform.root))
-
-
-def _declare(config: Any, root: Any) -> list[DeclaredResource]:
-    from tenantry.mocks import declare
-
-    return declare(config, root)
+    return _compare(shown, tenant, running.resources, platform.declare(config))
 
 
 def _compare(shown: str, tenant: str, running: Any, declared: list[DeclaredResource]) -> Verdict:

@@ -228,6 +228,14 @@ class Platform:
             self.say(f"{name}: re-applied {changes.describe()}")
             return changes.describe()
 
+    def declare(self, config: Any) -> list:
+        """The tenant as the Pulumi program declares it now; one declaration at a time (re-apply
+        included), as the mock runtime is process-wide."""
+        from tenantry.mocks import declare
+
+        with self._reapply_lock:
+            return declare(config, self.root)
+
     def resolver_executors(self) -> dict[str, tuple[Any, frozenset[str], Path]]:
         """Per tenant: its field executor, the resolver files it declares, their scratch folder."""
         return dict(self._resolvers)

@@ -287,3 +287,22 @@ def realtime_transport(endpoint: TenantEndpoint, user: str = "alice", ssl: Any =
     return AckedAppSyncTransport(
         url=endpoint.realtime_url,
         auth=AppSyncJWTAuthentication(host=endpoint.host, jwt=token or user_token(endpoint, user)), **extra)
+
+
+PROJECT_PARTS = ("platform", "lambdas", "resolvers", "tenants", "schemas", "__main__.py", "Pulumi.yaml",
+                 "Pulumi.acme.yaml", "Pulumi.globex.yaml", "pyproject.toml")
+
+
+def copy_whole_project(target: Path) -> tuple[Path, dict[str, str]]:
+    """A throwaway copy of the whole project, code included, for tests that edit its code (hot
+    reload), and the environment that makes `tenantry dev` run that copy's `tenantry`, `lambdas`
+    and resolvers instead of this checkout's (PYTHONPATH comes before the editable install)."""
+    target.mkdir(parents=True, exist_ok=True)
+    skip = shutil.ignore_patterns("__pycache__", "node_modules", "*.egg-info", ".tenantry")
+    for part in PROJECT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=skip)
+        elif source.is_file():
+            shutil.copy(source, target / part)
+    return target, {"PYTHONPATH": os.pathsep.join([str(target / "platform"), str(target)])}

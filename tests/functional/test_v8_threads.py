@@ -57,6 +57,25 @@ SCENARIOS = {
         assert runtime.pool.lanes <= 4
         runtime.close()
     """,
+    # Hot reload: new code swapped in from another thread, again and again, while 8 threads
+    # evaluate; each retired set of contexts is closed by its own lanes once its fields are done.
+    "reloaded_while_serving": """
+        from tenantry.appsync.executor import FieldCall, FieldExecutor
+        source = (RESOLVER_DIR / "Subscription.onAccountUpdated.js").read_text()
+        executor = FieldExecutor(API_SPEC, RESOLVER_DIR, backends=None, contexts=2)
+        call = FieldCall("Subscription", "onAccountUpdated", {"accountId": "acc-1"}, None,
+                         {"sub": "alice", "claims": {"sub": "alice"}}, {}, ["balance"], "{ balance }")
+        stop = threading.Event()
+        def serve():
+            while not stop.is_set():
+                executor.subscription_filter(call)
+        threads = [threading.Thread(target=serve) for _ in range(8)]
+        [t.start() for t in threads]
+        for i in range(20):
+            executor.reload({"Subscription.onAccountUpdated.js": source + f"\\n// edit {i}\\n"})
+        stop.set(); [t.join() for t in threads]
+        executor.close()
+    """,
     # Runtimes still open when the interpreter exits (Ctrl-C mid-traffic): closed by their lanes.
     "open_runtimes_at_exit": """
         runtimes = [ResolverRuntime(RESOLVER_DIR, FILES, contexts=2) for _ in range(3)]

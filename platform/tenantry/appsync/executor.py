@@ -3,18 +3,25 @@
 request handler -> data source (DynamoDB on the emulator, the Lambda in-process, or NONE) ->
 response handler, with AppSync's error semantics (util.error, util.appendError, ctx.error,
 runtime.earlyReturn). Used by the tests and by the local platform's GraphQL server.
+
+`FieldExecutor.reload` swaps in new resolver code (`tenantry dev`'s hot reload): a new set of V8
+contexts is loaded with it first (so code that does not load changes nothing), fields that start
+afterwards run it, and a field already running finishes both its handlers on the old code, whose
+contexts are closed, by their own lanes, once the last such field is done.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tenantry.appsync import dynamodb_ops
-from tenantry.appsync.jsruntime import Evaluation, Phase, ResolverRuntime
+from tenantry.appsync.jsruntime import Evaluation, Phase, ResolverRuntime, compile_scripts, to_script
 from tenantry.appsync.spec import ApiSpec, DataSourceKind, ResolverSpec
 
 __all__ = ["DataSourceBackends", "FieldCall", "FieldExecutor", "FieldOutcome", "ResolverError"]
@@ -62,6 +69,16 @@ class DataSourceBackends(Protocol):
     def invoke_lambda(self, data_source: str, event: dict) -> Any: ...
 
 
+class _Generation:
+    """One version of the resolver code, and how many fields are evaluating it."""
+
+    def __init__(self, runtime: ResolverRuntime, scripts: Mapping[str, str]) -> None:
+        self.runtime = runtime
+        self.scripts = dict(scripts)
+        self.users = 0
+        self.retired = False
+
+
 class FieldExecutor:
     """Thread-safe: up to `contexts` fields evaluate their handlers at once (one V8 context each);
     data-source calls run on the calling thread, outside V8. `scripts` (`jsruntime.compile_scripts`
@@ -72,7 +89,11 @@ class FieldExecutor:
         self._spec = spec
         self._backends = backends
         self._name = name
-        self._runtime = ResolverRuntime(resolver_dir, spec.code_files, scripts, contexts=contexts, name=name)
+        self._contexts = contexts
+        self._resolver_dir = resolver_dir
+        scripts = scripts if scripts is not None else compile_scripts(resolver_dir, spec.code_files)
+        self._lock = threading.Lock()
+        self._current = self._generation(scripts)
 
     def __enter__(self) -> "FieldExecutor":
         return self
@@ -81,7 +102,45 @@ class FieldExecutor:
         self.close()
 
     def close(self) -> None:
-        self._runtime.close()
+        self._retire(self._current)
+
+    def reload(self, sources: Mapping[str, str]) -> None:
+        """New source text for some of the code files. Raises `ResolverRuntimeError` (naming the
+        file) when it does not load, and then keeps the code it had."""
+        unknown = sorted(set(sources) - set(self._current.scripts))
+        if unknown:
+            raise KeyError(f"not resolver files of this API: {', '.join(unknown)}")
+        scripts = {**self._current.scripts, **{f: to_script(f, text) for f, text in sources.items()}}
+        fresh = self._generation(scripts)
+        with self._lock:
+            old, self._current = self._current, fresh
+        self._retire(old)
+
+    def _generation(self, scripts: Mapping[str, str]) -> _Generation:
+        return _Generation(ResolverRuntime(self._resolver_dir, self._spec.code_files, scripts,
+                                           contexts=self._contexts, name=self._name), scripts)
+
+    @contextmanager
+    def _leased(self) -> Iterator[ResolverRuntime]:
+        """The current code, held until the field is done with it (both of its handlers)."""
+        with self._lock:
+            generation = self._current
+            generation.users += 1
+        try:
+            yield generation.runtime
+        finally:
+            with self._lock:
+                generation.users -= 1
+                done = generation.retired and generation.users == 0
+            if done:
+                generation.runtime.close()
+
+    def _retire(self, generation: _Generation) -> None:
+        with self._lock:
+            generation.retired = True
+            done = generation.users == 0
+        if done:
+            generation.runtime.close()
 
     def resolve(self, call: FieldCall) -> FieldOutcome:
         last, appended = self._evaluate(call)
@@ -101,16 +160,18 @@ class FieldExecutor:
         returns early: the last evaluation, and the errors both handlers appended."""
         resolver = self._resolver(call)
         ctx = _context(call)
-        request = self._run(resolver.code_file, "request", ctx)
-        if request.outcome != "ok":
-            return request, request.appended_errors
-        response = self._run(resolver.code_file, "response", self._call_data_source(resolver, ctx, request))
+        with self._leased() as runtime:
+            request = self._run(runtime, resolver.code_file, "request", ctx)
+            if request.outcome != "ok":
+                return request, request.appended_errors
+            response_ctx = self._call_data_source(resolver, ctx, request)
+            response = self._run(runtime, resolver.code_file, "response", response_ctx)
         return response, [*request.appended_errors, *response.appended_errors]
 
-    def _run(self, code_file: str, phase: Phase, ctx: dict) -> Evaluation:
+    def _run(self, runtime: ResolverRuntime, code_file: str, phase: Phase, ctx: dict) -> Evaluation:
         """One handler; what it wrote with console.* is logged, as AppSync logs it (an internal
         failure's full text, which the client does not see, is one of those lines)."""
-        evaluation = self._runtime.run(code_file, phase, ctx)
+        evaluation = runtime.run(code_file, phase, ctx)
         for line in evaluation.logs:
             log.log(_CONSOLE_LEVELS.get(line["level"], logging.INFO), "%s %s %s: %s",
                     self._name, code_file, phase, line["message"])

@@ -6,6 +6,7 @@
     10:21:07 acme    λ projector  3 records         22ms  ok
     10:21:08 acme    Mutation.withdraw               9ms  InsufficientFunds
     10:21:09 acme  ! λ publisher  2 records         31ms  1 failed
+    10:21:12   reloaded resolvers/Query.account.js (acme, globex)
 
 with warnings and errors (the Lambdas' own, the twin's) on one line each, marked `!`, and their
 tracebacks below. `json` prints the same events as JSON objects and leaves the Lambdas' Powertools
@@ -41,6 +42,12 @@ def lambda_batch(tenant: str, function: str, records: int, started: float, failu
     function = function.removeprefix(f"tenantry-{tenant}-")
     _emit(logging.INFO if not failures else logging.WARNING, "lambda", tenant,
           f"λ {function}  {records} record{'s' * (records != 1)}", started, outcome)
+
+
+def reload(event: dict, warning: bool = False) -> None:
+    """One hot-reload event (`tenantry.local.reload_events`): its message; in JSON the whole event."""
+    log.log(logging.WARNING if warning else logging.INFO, "%s", event["message"],
+            extra={"activity": {"kind": "reload", **event}})
 
 
 def _emit(level: int, kind: str, tenant: str, what: str, started: float, outcome: str) -> None:

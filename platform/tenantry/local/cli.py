@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-format", choices=FORMATS, default="text",
                         help="text: one line per GraphQL operation and Lambda batch (default); "
                              "json: the same as JSON, and the Lambdas' raw Powertools lines")
+    parser.add_argument("--no-reload", dest="reload", action="store_false",
+                        help="do not watch resolvers/ and lambdas/ for edits (hot reload is on by default)")
     parser.set_defaults(func=_run)
 
 
@@ -39,4 +41,5 @@ def _run(args: argparse.Namespace) -> int:
 
     return run(DevOptions(root=project_root(args), tenants=tuple(args.tenant),
                           host=args.host, port=args.port, dev_json=args.dev_json,
-                          allow_remote=args.allow_remote, tls=args.tls, log_format=args.log_format))
+                          allow_remote=args.allow_remote, tls=args.tls, log_format=args.log_format,
+                          reload=args.reload))

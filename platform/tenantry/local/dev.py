@@ -11,6 +11,9 @@ Start-up, in this order, so each step can rely on the previous one:
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
    and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool;
 6. print the endpoints and dev users, write `.tenantry/dev.json`, print `ready`.
+Edits under resolvers/ and lambdas/ serve from the next request or batch; a tenant file or schema
+edit says what it needs (`tenantry.local.reload`; off with `--no-reload`). What reloaded is also
+an event stream, `GET /_tenantry/events` (`tenantry.local.reload_events`).
 Ctrl-C / SIGTERM stop everything in reverse order and exit 0; the first signal always stops it
 (`tenantry.local.shutdown`). While it runs, one line per GraphQL operation and per Lambda batch
 (`tenantry.local.activity`; `--log-format json` for machine-readable lines).
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 from aiohttp import web
 
 from tenantry.local import activity, devstate, devusers, wiring
+from tenantry.local.reload_events import ReloadEvents
 from tenantry.local.devstate import DEV_JSON, write_dev_json
 from tenantry.appsync.server import AppSyncServer, TenantApi
 from tenantry.local.shutdown import Shutdown, StopRequested
@@ -70,6 +74,7 @@ class DevOptions:
     allow_remote: bool = False           # serve a non-loopback host despite the public IAM credentials
     tls: bool = False                    # https:// and wss:// with a local CA (Amplify needs wss://)
     log_format: str = "text"             # text | json (activity.FORMATS)
+    reload: bool = True                  # hot reload of resolvers/ and lambdas/ (tenantry.local.reload)
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,10 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
                 activity.quiet_powertools()
             control_key = secrets.token_urlsafe(24)
             server = AppSyncServer(apis, reapply=platform.reapply, control_key=control_key)
+            events = ReloadEvents()
+            server.app.add_routes([events.route()])
+            if options.reload:
+                _watch(stack, platform, events, options.log_format, say)
             stack.callback(devstate.remove_own_dev_json, dev_json)
             announce = _announcer(urls, dev_json, platform, tls, control_key, say)
             asyncio.run(_serve(sock, server, platform, threads, shutdown,
@@ -258,6 +267,16 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
         activity.unconfigure(handler)
     say("stopped")
     return EXIT_OK
+
+
+def _watch(stack: ExitStack, platform: "wiring.Platform", events: ReloadEvents, log_format: str,
+           say: Callable[[str], None]) -> None:
+    from tenantry.local import reload
+
+    after_lambdas = activity.quiet_powertools if log_format == "text" else (lambda: None)
+    watcher = reload.start(platform, events, activity.reload, after_lambdas)
+    stack.callback(watcher.stop)
+    say("hot reload: watching resolvers/, lambdas/ and tenants/ (--no-reload to turn it off)")
 
 
 def _clear_leftovers(dev_json: Path, say: Callable[[str], None]) -> None:

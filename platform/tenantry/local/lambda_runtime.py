@@ -14,9 +14,15 @@ starts itself and subprocesses see the process environment, not the function's.
 
 Each function's handler module is executed under a unique module name per tenant and function, so
 module-level caches (a boto3 client, a store) are per function and per tenant; the modules it
-imports (`lambdas.banking`, ...) are ordinary shared imports. Like a warm Lambda execution
-environment, the copy and its environment persist across invocations; unlike Lambda, concurrent
-invocations of one function share that copy, so module-level state must be thread-safe.
+imports (`lambdas.banking`, ...) are shared by the functions of one code generation. Like a warm
+Lambda execution environment, the copy and its environment persist across invocations; unlike
+Lambda, concurrent invocations of one function share that copy, so module-level state must be
+thread-safe.
+
+New code (`prepare` + `adopt`, what `tenantry.local.reload` does when `lambdas/` changes) is a new
+deployment of the zip: every function's handler is loaded again in a fresh generation of the
+`lambdas` package (`tenantry.local.modulespace`), module-level state included, as after a cold
+start; an invocation already running finishes on the code it started with.
 
 Errors: `invoke` raises `LambdaInvocationError(function, error_type, message)` when the handler
 raises (error_type = the exception's class name, Lambda's `errorType`; the exception is chained
@@ -29,7 +35,6 @@ cannot be killed); an overrun is logged as a warning.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -41,16 +46,19 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from types import ModuleType
 from typing import Any
 
 from tenantry.local.emulator import Emulator
 from tenantry.local.errors import HandlerNotFoundError, LambdaInvocationError
 from tenantry.local.model import FunctionSpec, LocalTenant
+from tenantry.local.modulespace import ModuleSpace
 
 log = logging.getLogger("tenantry.local.lambda")
 
 Handler = Callable[[Any, Any], Any]
+# The package the Lambda zip holds (`tenantry.components.packaging.build_package`): what a new
+# deployment replaces, so what a reload imports afresh.
+CODE_PACKAGE = "lambdas"
 
 _HOST_ONLY_PREFIXES = ("AWS_", "POWERTOOLS_", "_X_AMZN_", "LAMBDA_")
 # Local runs have no X-Ray daemon; tracing would only produce errors.
@@ -125,7 +133,8 @@ class LambdaRuntime:
 
     `env_overrides` replaces declared variables for every function of the tenant (e.g. the dev
     server's `GRAPHQL_URL`); `code_roots` are extra import roots for handler modules (the Lambda
-    zip root; the repository root is already importable).
+    zip root; the repository root is already importable); `code_package` is the package a new
+    deployment replaces (`prepare`).
     """
 
     def __init__(
@@ -135,6 +144,7 @@ class LambdaRuntime:
         *,
         env_overrides: Mapping[str, str] | None = None,
         code_roots: Iterable[str] = (),
+        code_package: str = CODE_PACKAGE,
     ) -> None:
         _install_environ()
         for root in code_roots:
@@ -148,8 +158,14 @@ class LambdaRuntime:
             spec.name: _function_environment(spec, self._host, self._aws, self._overrides)
             for spec in tenant.functions.values()
         }
+        self._space = ModuleSpace.ordinary(code_package)
         self._handlers: dict[str, Handler] = {}
         self._locks = {name: threading.Lock() for name in tenant.functions}
+
+    @property
+    def space(self) -> ModuleSpace:
+        """The code generation the next invocations run (`adopt` replaces it)."""
+        return self._space
 
     def invoke(self, function_name: str, event: Any) -> Any:
         """Run the function's handler on `event` (JSON-able) and return its JSON result."""
@@ -180,6 +196,21 @@ class LambdaRuntime:
         for spec in self.tenant.functions.values():
             self._handler(spec)
 
+    def prepare(self, space: ModuleSpace) -> dict[str, Handler]:
+        """Every function's handler cold-started in `space` (nothing changes yet): the first
+        function whose module fails to initialise raises `LambdaInvocationError`."""
+        return {spec.name: self._load(spec, space) for spec in self.tenant.functions.values()}
+
+    def adopt(self, space: ModuleSpace, handlers: dict[str, Handler]) -> None:
+        """From the next invocation on, run `handlers` (from `prepare(space)`)."""
+        for lock in self._locks.values():
+            lock.acquire()
+        try:
+            self._space, self._handlers = space, dict(handlers)
+        finally:
+            for lock in self._locks.values():
+                lock.release()
+
     def reconfigure(self, tenant: LocalTenant, spec: FunctionSpec) -> None:
         """A new configuration of an existing function (Lambda's UpdateFunctionConfiguration): the
         loaded handler copy is dropped, so the next invocation is a cold start in a new environment."""
@@ -187,7 +218,7 @@ class LambdaRuntime:
             self.tenant = tenant
             self._env[spec.name] = _function_environment(spec, self._host, self._aws, self._overrides)
             self._handlers.pop(spec.name, None)
-            sys.modules.pop(self._module_name(spec, _handler_path(spec)[0]), None)
+            sys.modules.pop(self._module_name(spec, self._space), None)
 
     def environment(self, function_name: str) -> dict[str, str]:
         """A copy of the environment the function's handler sees."""
@@ -200,18 +231,20 @@ class LambdaRuntime:
             return handler
         with self._locks[spec.name]:
             if spec.name not in self._handlers:
-                self._handlers[spec.name] = self._load(spec)
+                self._handlers[spec.name] = self._load(spec, self._space)
             return self._handlers[spec.name]
 
-    def _load(self, spec: FunctionSpec) -> Handler:
+    def _load(self, spec: FunctionSpec, space: ModuleSpace) -> Handler:
         module_path, attr = _handler_path(spec)
         if not module_path or not attr:
             raise HandlerNotFoundError(spec.name, spec.handler, "expected 'module.function'")
         token = _invocation_env.set(self._env[spec.name])
         try:
-            module = self._exec_copy(spec, module_path)
-        except HandlerNotFoundError:
-            raise
+            module = space.load_copy(module_path, self._module_name(spec, space))
+        except ModuleNotFoundError as exc:
+            if exc.name != module_path:
+                raise LambdaInvocationError(spec.name, "Runtime.ImportModuleError", str(exc)) from exc
+            raise HandlerNotFoundError(spec.name, spec.handler, f"module {module_path!r} not found") from exc
         except ImportError as exc:
             raise LambdaInvocationError(spec.name, "Runtime.ImportModuleError", str(exc)) from exc
         except SyntaxError as exc:
@@ -225,27 +258,10 @@ class LambdaRuntime:
             raise HandlerNotFoundError(spec.name, spec.handler, f"{module_path} has no callable {attr!r}")
         return handler
 
-    def _module_name(self, spec: FunctionSpec, module_path: str) -> str:
+    def _module_name(self, spec: FunctionSpec, space: ModuleSpace) -> str:
+        """The handler module's own copy: a sibling of the original in `space`."""
+        module_path = space.name_of(_handler_path(spec)[0])
         return f"{module_path}__local_{_slug(self.tenant.tenant)}_{_slug(spec.name)}"
-
-    def _exec_copy(self, spec: FunctionSpec, module_path: str) -> ModuleType:
-        found = importlib.util.find_spec(module_path)  # imports (shared) parent packages
-        if found is None or not found.origin:
-            raise HandlerNotFoundError(spec.name, spec.handler, f"module {module_path!r} not found")
-        # Same parent package as the original, so relative imports inside the handler still work.
-        unique = self._module_name(spec, module_path)
-        copy_spec = importlib.util.spec_from_file_location(
-            unique, found.origin, submodule_search_locations=found.submodule_search_locations
-        )
-        assert copy_spec is not None and copy_spec.loader is not None
-        module = importlib.util.module_from_spec(copy_spec)
-        sys.modules[unique] = module  # dataclasses/pydantic resolve annotations through sys.modules
-        try:
-            copy_spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(unique, None)
-            raise
-        return module
 
 
 def _handler_path(spec: FunctionSpec) -> tuple[str, str]:

@@ -142,6 +142,7 @@ class Platform:
         self._reapply_lock = threading.Lock()
         self._pollers: list[Any] = []
         self._executors: list[Any] = []
+        self._resolvers: dict[str, tuple[Any, frozenset[str], Path]] = {}   # for hot reload
 
     def __enter__(self) -> "Platform":
         from tenantry.local.emulator import Emulator
@@ -211,6 +212,7 @@ class Platform:
                 name, local_pools(local), self.emulator.endpoint_url, new_api_key))
         except UnsupportedAuthModeError as exc:
             raise StartupError(name, str(exc)) from exc
+        self._resolvers[name] = (executor, frozenset(api.spec.code_files), api.resolver_dir)
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
         graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, executor, threads,
                                 authenticator.default_mode, api.limits)
@@ -252,6 +254,21 @@ class Platform:
             self.tenants[name] = local
             self.say(f"{name}: re-applied {changes.describe()}")
             return changes.describe()
+
+    def declare(self, config: Any) -> list:
+        """The tenant as the Pulumi program declares it now; one declaration at a time (re-apply
+        included), as the mock runtime is process-wide."""
+        from tenantry.mocks import declare
+
+        with self._reapply_lock:
+            return declare(config, self.root)
+
+    def resolver_executors(self) -> dict[str, tuple[Any, frozenset[str], Path]]:
+        """Per tenant: its field executor, the resolver files it declares, their scratch folder."""
+        return dict(self._resolvers)
+
+    def lambda_runtimes(self) -> dict[str, Any]:
+        return dict(self._runtimes)
 
     def _runtime(self, tenant: LocalTenant) -> Any:
         from tenantry.local.lambda_runtime import LambdaRuntime

@@ -7,9 +7,8 @@ import json
 
 import pulumi
 import pytest
-from graphql import build_schema
-
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
+from tenantry.appsync.schema import allowed_modes, build_appsync_schema
+from tenantry.appsync.spec import API_KEY, API_SPEC, AWS_IAM, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
 from tenantry.components.api import Api, ApiArgs, api_key_expiry, realtime_url
 
 pytestmark = pytest.mark.infra
@@ -21,9 +20,6 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tenantry-acme-comman
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/acme-key"
 API_ARN = f"arn:aws:appsync:{REGION}:{ACCOUNT}:apis/acme-api-id"
 GRAPHQL_URL = f"https://abc.appsync-api.{REGION}.amazonaws.com/graphql"
-APPSYNC_PRELUDE = ("scalar AWSDateTime\ndirective @aws_api_key on FIELD_DEFINITION | OBJECT\n"
-                   "directive @aws_iam on FIELD_DEFINITION | OBJECT\n"
-                   "directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION\n")
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -87,7 +83,7 @@ def policies(resources) -> dict[str, dict]:
 
 
 def schema():
-    return build_schema(APPSYNC_PRELUDE + (RESOLVER_DIR / "schema.graphql").read_text())
+    return build_appsync_schema((RESOLVER_DIR / "schema.graphql").read_text())
 
 
 def test_every_root_field_has_exactly_one_resolver(declared):
@@ -119,14 +115,18 @@ def test_code_files_exist_and_data_sources_are_declared():
         assert resolver.data_source in names
 
 
-def test_publish_is_iam_only_and_everything_else_uses_the_default_mode():
-    parsed = schema()
-    publish = parsed.mutation_type.fields["publishAccountUpdate"]
-    assert [d.name.value for d in publish.ast_node.directives] == ["aws_iam"]
-    others = [f for t in (parsed.query_type, parsed.mutation_type, parsed.subscription_type)
-              for name, f in t.fields.items() if name != "publishAccountUpdate"]
-    assert all(not [d for d in (f.ast_node.directives or ()) if d.name.value.startswith("aws_") and
-                    d.name.value != "aws_subscribe"] for f in others)
+def test_directives_say_which_mode_may_call_each_field(declared):
+    # GIVEN the schema as the API declares it (the API key standing for the users' mode, for now)
+    resources, _ = declared
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    parsed = build_appsync_schema(api.inputs["schema"])
+    modes = {(t.name, f): allowed_modes(parsed, t.name, f, default_mode="none")
+             for t in (parsed.query_type, parsed.mutation_type, parsed.subscription_type) for f in t.fields}
+    # THEN publishing is IAM only, subscriptions are for users, every other field for users and services
+    assert modes.pop(("Mutation", "publishAccountUpdate")) == {AWS_IAM}
+    assert {k: v for k, v in modes.items() if k[0] == "Subscription"} == {
+        ("Subscription", "onAccountUpdated"): {API_KEY}, ("Subscription", "onMyAccountsUpdated"): {API_KEY}}
+    assert {v for k, v in modes.items() if k[0] != "Subscription"} == {frozenset({API_KEY, AWS_IAM})}
 
 
 def test_api_key_is_default_and_iam_additional(declared):
@@ -134,7 +134,7 @@ def test_api_key_is_default_and_iam_additional(declared):
     [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
     assert api.inputs["authenticationType"] == "API_KEY"
     assert api.inputs["additionalAuthenticationProviders"] == [{"authenticationType": "AWS_IAM"}]
-    assert api.inputs["schema"] == (RESOLVER_DIR / "schema.graphql").read_text()
+    assert api.inputs["schema"] == API_SPEC.schema(API_KEY, api_key=True)
 
 
 def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):

@@ -23,6 +23,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from tenantry.appsync import spec
+
 APPSYNC_PRELUDE = """
 scalar AWSDateTime
 scalar AWSDate
@@ -42,15 +44,9 @@ directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
 directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 """
 
-# directive name -> AppSync auth mode
-AUTH_DIRECTIVES = {
-    "aws_api_key": "API_KEY",
-    "aws_iam": "AWS_IAM",
-    "aws_oidc": "OPENID_CONNECT",
-    "aws_lambda": "AWS_LAMBDA",
-    "aws_cognito_user_pools": "AMAZON_COGNITO_USER_POOLS",
-    "aws_auth": "AMAZON_COGNITO_USER_POOLS",
-}
+# directive name -> AppSync auth mode (`@aws_auth` is the legacy user-pool directive)
+AUTH_DIRECTIVES = {directive: mode for mode, directive in spec.AUTH_DIRECTIVES.items()} | {
+    "aws_auth": spec.USER_POOLS}
 
 _OFFSET = r"(Z|[+-]\d{2}:\d{2}(:\d{2})?)"
 _TIME = r"\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
+from tenantry.appsync.spec import API_KEY, API_SPEC
 from tenantry.appsync.schema import build_appsync_schema
 from tenantry.appsync.auth import new_api_key
 from tenantry.appsync.graphql_http import TenantGraphQL
@@ -78,7 +78,7 @@ def _free_port() -> int:
 
 @contextmanager
 def stub_server(executor: object | None = None, limits: Limits = Limits()) -> Iterator[StubServer]:
-    schema_sdl = (RESOLVER_DIR / SCHEMA_FILE).read_text()
+    schema_sdl = API_SPEC.schema(API_KEY, api_key=True)   # as tenantry.components.api declares it today
     threads = ThreadPoolExecutor(8)
     resolved = {(r.type_name, r.field_name) for r in API_SPEC.resolvers}
     apis = {}

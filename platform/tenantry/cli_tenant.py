@@ -79,6 +79,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   f"(run `tenantry tenant new` or create it)", file=sys.stderr)
         else:
             print(f"ok: tenants/{name}.yaml")
+            for warning in result.warnings():
+                print(f"warning: {warning}", file=sys.stderr)
     return 1 if failed else 0
 
 

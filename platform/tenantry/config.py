@@ -28,10 +28,18 @@ AWS_REGIONS = (
     "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2",
     "ap-northeast-3", "sa-east-1", "me-south-1", "af-south-1",
 )
-TIERS = ("basic", "standard", "premium")
+# `sandbox`: demos and tests; the only tier that may enable an API key (a full-access credential).
+TIERS = ("sandbox", "basic", "standard", "premium")
+SANDBOX_TIER = "sandbox"
 API_LOG_LEVELS = ("NONE", "ERROR", "ALL")
 RESERVED_TAG_KEYS = ("tenant", "tier", "managed-by")
 READ_MODEL_SLOTS = ("blue", "green")
+USER_DIRECTORIES = ("cognito", "oidc")
+MFA_MODES = ("OFF", "OPTIONAL", "ON")     # Cognito's mfa_configuration; OPTIONAL/ON mean TOTP
+# The group whose members may act on every account (DESIGN section 3); lambdas.banking.policy and
+# the resolvers know the same name.
+ADMINS_GROUP = "admins"
+DEV_USER_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
 
 class StreamMode(str, Enum):
@@ -56,6 +64,66 @@ class ReadModelSlots(BaseModel):
     def declared(self) -> tuple[str, ...]:
         """The slots whose tables exist: the active one first."""
         return (self.active, self.standby_slot) if self.standby else (self.active,)
+
+
+class OidcConfig(BaseModel):
+    """The tenant's own OpenID Connect provider (AppSync OPENID_CONNECT mode)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # AppSync fetches `<issuer>/.well-known/openid-configuration`: an https URL, no trailing slash.
+    issuer: str = Field(pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?(/[^\s?#]*[^\s?#/])?$")
+    client_id: str = Field(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
+
+
+class AuthConfig(BaseModel):
+    """Who may call the tenant's API (DESIGN section 3). Users are the default mode: Cognito (a
+    user pool per tenant) or the tenant's own OIDC provider; services sign with IAM; an API key
+    exists only where a sandbox tenant asks for one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    users: Literal[USER_DIRECTORIES] = "cognito"  # type: ignore[valid-type]
+    oidc: OidcConfig | None = None
+    api_key: bool = False
+    mfa: Literal[MFA_MODES] = "OFF"  # type: ignore[valid-type]
+    self_sign_up: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AuthConfig":
+        if (self.users == "oidc") != (self.oidc is not None):
+            raise ValueError("oidc (issuer, client_id) is required when users is oidc, and only then")
+        if self.users == "oidc" and (self.mfa != "OFF" or self.self_sign_up):
+            raise ValueError("mfa and self_sign_up are Cognito settings: the OIDC provider owns them")
+        return self
+
+
+class DevUser(BaseModel):
+    """A user `tenantry dev` signs up in the local user pool (never declared on AWS)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=DEV_USER_PATTERN)
+    groups: tuple[Literal[ADMINS_GROUP], ...] = ()  # type: ignore[valid-type]
+
+
+DEFAULT_DEV_USERS = (DevUser(name="alice"), DevUser(name="bob"), DevUser(name="ops", groups=(ADMINS_GROUP,)))
+
+
+class DevConfig(BaseModel):
+    """Settings only `tenantry dev` reads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    users: tuple[DevUser, ...] = Field(default=DEFAULT_DEV_USERS, min_length=1)
+
+    @field_validator("users")
+    @classmethod
+    def _unique(cls, users: tuple[DevUser, ...]) -> tuple[DevUser, ...]:
+        names = [u.name for u in users]
+        if len(set(names)) != len(names):
+            raise ValueError(f"dev user names must be unique, got {names}")
+        return users
 
 
 def other_slot(slot: str) -> str:
@@ -88,6 +156,8 @@ class TenantConfig(BaseModel):
     api_query_depth_limit: int = Field(default=16, ge=1, le=75)
     api_resolver_count_limit: int = Field(default=100, ge=1, le=10000)
     read_models: ReadModelSlots = Field(default_factory=ReadModelSlots)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    dev: DevConfig = Field(default_factory=DevConfig)
     powertools_layer_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
     )
@@ -108,7 +178,17 @@ class TenantConfig(BaseModel):
             raise ValueError("shard_count is only allowed when stream_mode is PROVISIONED")
         if self.archive_glacier_transition_days >= self.archive_retention_days:
             raise ValueError("archive_glacier_transition_days must be below archive_retention_days")
+        if self.auth.api_key and self.tier != SANDBOX_TIER:
+            raise ValueError(f"auth.api_key may be true only for tier: {SANDBOX_TIER} "
+                             "(an API key is a full-access credential, for demos and tests)")
         return self
+
+    def warnings(self) -> tuple[str, ...]:
+        """What `validate` and `preview` say about a valid but risky file."""
+        if self.auth.api_key:
+            return (f"{self.name}: auth.api_key is on: anyone holding the key may call every field "
+                    "as a full-access service (sandbox only; never ship it in a frontend)",)
+        return ()
 
 
 @dataclass(frozen=True)
@@ -146,40 +226,65 @@ def _choices(annotation: object) -> str | None:
     return None
 
 
+def _nested_model(annotation: object) -> type[BaseModel] | None:
+    """The model a field holds: itself, optional, or as the items of a tuple."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        if get_origin(candidate) is tuple and get_args(candidate):
+            return _nested_model(get_args(candidate)[0])
+    return None
+
+
+def _field_info(field: str) -> tuple[type[BaseModel], str]:
+    """`auth.oidc.issuer` or `dev.users.0.name` -> (the model holding it, its name there)."""
+    model: type[BaseModel] = TenantConfig
+    parts = [part for part in field.split(".") if not part.isdigit()]
+    for part in parts[:-1]:
+        info = model.model_fields.get(part)
+        inner = _nested_model(info.annotation) if info else None
+        if inner is None:
+            break
+        model = inner
+    return model, parts[-1]
+
+
 def _allowed_values(field: str) -> str | None:
     """What a field accepts, for error messages (derived from the model, never duplicated)."""
     if field in _ALLOWED_SPECIAL:
         return _ALLOWED_SPECIAL[field]
-    model, name = (ReadModelSlots, field.split(".", 1)[1]) if field.startswith("read_models.") else (TenantConfig, field)
+    model, name = _field_info(field)
     info = model.model_fields.get(name)
     if info is None:
         return ", ".join(sorted(model.model_fields))
-    if info.annotation is ReadModelSlots:
-        parts = [f"{n} ({_allowed_values(f'{field}.{n}')})" for n in ReadModelSlots.model_fields]
-        return f"a mapping of {' and '.join(parts)}"
+    inner = _nested_model(info.annotation)
+    if inner is not None and get_origin(info.annotation) is not tuple:
+        parts = [f"{n} ({_allowed_values(f'{field}.{n}') or 'see README'})" for n in inner.model_fields]
+        return f"a mapping of {', '.join(parts)}"
+    patterns = [m.pattern for m in info.metadata if getattr(m, "pattern", None)]
     bounds = [f"{kind} {getattr(m, attr)}" for m in info.metadata
               for kind, attr in ((">=", "ge"), ("<=", "le")) if getattr(m, attr, None) is not None]
-    return _choices(info.annotation) or ", ".join(bounds) or None
+    if info.annotation is bool and "." in field:
+        return "true, false"
+    return _choices(info.annotation) or ", ".join(bounds) or (f"matching {patterns[0]}" if patterns else None)
 
 
 def _problems(exc: ValidationError) -> tuple[Problem, ...]:
     problems = []
     for err in exc.errors():
-        loc = [str(part) for part in err["loc"]]
-        field = loc[0] if loc else "(file)"
+        loc = [str(part) for part in err["loc"] if not str(part).startswith(("function-", "literal["))]
         if err["type"] == "extra_forbidden":
-            scope = f"{loc[0]}.(unknown)" if len(loc) > 1 else "(unknown)"
+            scope = ".".join([*loc[:-1], "(unknown)"])
             problems.append(Problem(".".join(loc), "unknown field", _allowed_values(scope)))
             continue
-        if len(loc) > 1 and loc[0] == "read_models":
-            field = ".".join(loc[:2])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] in ("literal_error", "enum"):
             message = f"invalid value {err['input']!r}"
         if not loc:  # cross-field rule: its message starts with the field it blames
             field = message.split(" ", 1)[0]
-            loc = [field] if field in TenantConfig.model_fields else []
-        problems.append(Problem(".".join(loc) or "(file)", message, _allowed_values(field) if loc else None))
+            loc = [field] if field.split(".")[0] in TenantConfig.model_fields else []
+        field = ".".join(loc)
+        problems.append(Problem(field or "(file)", message, _allowed_values(field) if loc else None))
     return tuple(problems)
 
 

@@ -8,8 +8,9 @@ import json
 import pulumi
 import pytest
 from tenantry.appsync.schema import allowed_modes, build_appsync_schema
-from tenantry.appsync.spec import API_KEY, API_SPEC, AWS_IAM, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
-from tenantry.components.api import Api, ApiArgs, api_key_expiry, realtime_url
+from tenantry.appsync.spec import (API_KEY, API_SPEC, AWS_IAM, OIDC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION,
+                                   USER_POOLS)
+from tenantry.components.api import Api, ApiArgs, ApiAuth, api_key_expiry, realtime_url
 
 pytestmark = pytest.mark.infra
 
@@ -18,6 +19,7 @@ ACCOUNTS_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-account
 LEDGER_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tenantry-acme-ledger"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tenantry-acme-command"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/acme-key"
+USER_POOL_ID = f"{REGION}_AbCdEf123"
 API_ARN = f"arn:aws:appsync:{REGION}:{ACCOUNT}:apis/acme-api-id"
 GRAPHQL_URL = f"https://abc.appsync-api.{REGION}.amazonaws.com/graphql"
 
@@ -55,13 +57,14 @@ def declare(uris: dict[str, str] | None = None, **overrides) -> tuple[list, dict
     args = ApiArgs(tenant="acme", tags={"tenant": "acme"}, accounts_table_name="tenantry-acme-accounts",
                    accounts_table_arn=ACCOUNTS_ARN, ledger_table_name="tenantry-acme-ledger",
                    ledger_table_arn=LEDGER_ARN, command_function_arn=FUNCTION_ARN,
-                   projector_role_name="tenantry-acme-projector", kms_key_arn=KEY_ARN, **overrides)
+                   projector_role_name="tenantry-acme-projector", kms_key_arn=KEY_ARN,
+                   **{"auth": ApiAuth(region=REGION, user_pool_id=USER_POOL_ID, api_key=True), **overrides})
 
     @pulumi.runtime.test
     def program():
         api = Api("acme-api", args, pulumi.ResourceOptions(transformations=[record_parent]))
         names = ("graphql_url", "realtime_url", "api_id", "api_arn", "api_key")
-        return pulumi.Output.all(*(getattr(api, n) for n in names)).apply(
+        return pulumi.Output.all(*(getattr(api, n) or "" for n in names)).apply(
             lambda values: attributes.update(zip(names, values)))
 
     program()
@@ -116,7 +119,7 @@ def test_code_files_exist_and_data_sources_are_declared():
 
 
 def test_directives_say_which_mode_may_call_each_field(declared):
-    # GIVEN the schema as the API declares it (the API key standing for the users' mode, for now)
+    # GIVEN the schema as the API of a Cognito tenant with an enabled key declares it
     resources, _ = declared
     [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
     parsed = build_appsync_schema(api.inputs["schema"])
@@ -124,17 +127,52 @@ def test_directives_say_which_mode_may_call_each_field(declared):
              for t in (parsed.query_type, parsed.mutation_type, parsed.subscription_type) for f in t.fields}
     # THEN publishing is IAM only, subscriptions are for users, every other field for users and services
     assert modes.pop(("Mutation", "publishAccountUpdate")) == {AWS_IAM}
+    users = {USER_POOLS, API_KEY}
     assert {k: v for k, v in modes.items() if k[0] == "Subscription"} == {
-        ("Subscription", "onAccountUpdated"): {API_KEY}, ("Subscription", "onMyAccountsUpdated"): {API_KEY}}
-    assert {v for k, v in modes.items() if k[0] != "Subscription"} == {frozenset({API_KEY, AWS_IAM})}
+        ("Subscription", "onAccountUpdated"): users, ("Subscription", "onMyAccountsUpdated"): users}
+    assert {v for k, v in modes.items() if k[0] != "Subscription"} == {frozenset(users | {AWS_IAM})}
 
 
-def test_api_key_is_default_and_iam_additional(declared):
+def test_users_of_the_pool_are_the_default_mode_and_iam_and_the_enabled_key_additional(declared):
+    # GIVEN an API of a Cognito tenant whose key is enabled (a sandbox)
     resources, _ = declared
     [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
-    assert api.inputs["authenticationType"] == "API_KEY"
+    # THEN users sign in with the pool, services with IAM, and the key is one more mode
+    assert api.inputs["authenticationType"] == "AMAZON_COGNITO_USER_POOLS"
+    assert api.inputs["userPoolConfig"] == {"userPoolId": USER_POOL_ID, "awsRegion": REGION, "defaultAction": "ALLOW"}
+    assert api.inputs["additionalAuthenticationProviders"] == [
+        {"authenticationType": "AWS_IAM"}, {"authenticationType": "API_KEY"}]
+    assert len(of_type(resources, "aws:appsync/apiKey:ApiKey")) == 1
+
+
+def test_no_api_key_unless_enabled():
+    # GIVEN an API whose tenant leaves the key off (the default)
+    resources, attributes = declare(auth=ApiAuth(region=REGION, user_pool_id=USER_POOL_ID))
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    # THEN there is no key, no key mode and no key output
     assert api.inputs["additionalAuthenticationProviders"] == [{"authenticationType": "AWS_IAM"}]
-    assert api.inputs["schema"] == API_SPEC.schema(API_KEY, api_key=True)
+    assert of_type(resources, "aws:appsync/apiKey:ApiKey") == [] and attributes["api_key"] == ""
+    # AND the schema admits no key anywhere
+    assert api.inputs["schema"] == API_SPEC.schema(USER_POOLS, api_key=False)
+
+
+def test_an_oidc_tenant_trusts_its_own_issuer():
+    # GIVEN an API of a tenant with its own OpenID Connect provider
+    resources, _ = declare(auth=ApiAuth(region=REGION, oidc_issuer="https://idp.example.com", oidc_client_id="web"))
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    # THEN that provider is the default mode and no user pool is named
+    assert api.inputs["authenticationType"] == "OPENID_CONNECT"
+    assert api.inputs["openidConnectConfig"] == {"issuer": "https://idp.example.com", "clientId": "web"}
+    assert "userPoolConfig" not in api.inputs
+    # AND the schema's directives name that mode
+    assert api.inputs["schema"] == API_SPEC.schema(OIDC, api_key=False)
+
+
+def test_auth_needs_exactly_one_user_directory():
+    with pytest.raises(ValueError):
+        ApiAuth(region=REGION)
+    with pytest.raises(ValueError):
+        ApiAuth(region=REGION, user_pool_id=USER_POOL_ID, oidc_issuer="https://idp.example.com")
 
 
 def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):

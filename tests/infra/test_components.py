@@ -153,8 +153,9 @@ def test_alarms_cover_iterator_age_dlq_errors_and_throttles(tenant, resources, c
 
 def test_stack_outputs(tenant, harness):
     outputs = harness.stack_outputs
-    assert set(outputs) == {"graphql_url", "realtime_url", "api_key", "events_table", "accounts_table",
-                            "ledger_table", "stream_name", "bucket_name", "failure_queue_urls"}
+    assert set(outputs) == {"graphql_url", "realtime_url", "events_table", "accounts_table",
+                            "ledger_table", "stream_name", "bucket_name", "failure_queue_urls",
+                            "user_pool_id", "user_pool_client_id", "issuer"}
     assert outputs["graphql_url"].startswith("https://") and outputs["realtime_url"].startswith("wss://")
     assert outputs["events_table"] == naming.physical(tenant, "events")
     assert set(outputs["failure_queue_urls"]) == {"publisher", "projector", "archiver"}

@@ -67,7 +67,8 @@ def test_tenant_flag_governs_pulumi_protect_and_force_destroy_only(tenant, resou
 
 
 # Names that only need to be unique inside their parent (a role, an API): their ARNs still are compared.
-PARENT_SCOPED_NAMES = ("aws:iam/rolePolicy:RolePolicy", "aws:appsync/dataSource:DataSource")
+PARENT_SCOPED_NAMES = ("aws:iam/rolePolicy:RolePolicy", "aws:appsync/dataSource:DataSource",
+                      "aws:cognito/userGroup:UserGroup")
 
 
 def test_two_tenants_never_share_a_physical_name_or_arn(evaluated):

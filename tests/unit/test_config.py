@@ -75,3 +75,52 @@ def test_validate_all_keeps_going_past_a_bad_file(tmp_path):
 def test_the_example_tenants_are_valid():
     root = Path(__file__).resolve().parents[2]
     assert all(not isinstance(r, TenantConfigError) for r in validate_all(root).values())
+
+
+def test_users_sign_in_with_a_user_pool_and_no_api_key_by_default():
+    # GIVEN a minimal tenant file
+    config = parse_tenant(VALID, FILE)
+    # THEN its users come from a Cognito pool, it has no API key, and alice, bob and ops (an admin) are dev users
+    assert config.auth.users == "cognito" and config.auth.api_key is False and config.warnings() == ()
+    assert [(u.name, u.groups) for u in config.dev.users] == [("alice", ()), ("bob", ()), ("ops", ("admins",))]
+
+
+def test_an_api_key_is_for_sandboxes_only_and_warned_about():
+    # WHEN a non-sandbox tenant asks for an API key THEN it is refused, naming the tier rule
+    problems = problems_of({**VALID, "tier": "premium", "auth": {"api_key": True}})
+    assert set(problems) == {"auth.api_key"}
+    # WHEN a sandbox asks THEN it gets one, with a warning
+    config = parse_tenant({**VALID, "tier": "sandbox", "auth": {"api_key": True}}, FILE)
+    assert config.auth.api_key and len(config.warnings()) == 1
+
+
+@pytest.mark.parametrize("auth, field", [
+    ({"users": "oidc"}, "auth"),                                                  # issuer missing
+    ({"oidc": {"issuer": "https://idp.example.com", "client_id": "web"}}, "auth"),  # oidc without users: oidc
+    ({"users": "oidc", "oidc": {"issuer": "http://idp.example.com", "client_id": "web"}}, "auth.oidc.issuer"),
+    ({"users": "oidc", "oidc": {"issuer": "https://idp.example.com/", "client_id": "web"}}, "auth.oidc.issuer"),
+    ({"users": "ldap"}, "auth.users"),
+    ({"mfa": "SMS"}, "auth.mfa"),
+    ({"colour": "red"}, "auth.colour"),
+])
+def test_bad_auth_settings_name_the_nested_field(auth, field):
+    problems = problems_of({**VALID, "auth": auth})
+    assert field in problems
+    if field in ("auth.users", "auth.mfa"):
+        assert problems[field].allowed in ("cognito, oidc", "OFF, OPTIONAL, ON")
+
+
+def test_an_oidc_tenant_names_its_issuer_and_client():
+    config = parse_tenant({**VALID, "auth": {"users": "oidc", "oidc": {
+        "issuer": "https://login.example.com/realms/bank", "client_id": "web"}}}, FILE)
+    assert config.auth.oidc.issuer == "https://login.example.com/realms/bank"
+
+
+@pytest.mark.parametrize("users, field", [
+    ([{"name": "Alice"}], "dev.users.0.name"),
+    ([{"name": "alice", "groups": ["root"]}], "dev.users.0.groups.0"),
+    ([{"name": "alice"}, {"name": "alice"}], "dev.users"),
+    ([], "dev.users"),
+])
+def test_bad_dev_users_are_refused(users, field):
+    assert field in problems_of({**VALID, "dev": {"users": users}})

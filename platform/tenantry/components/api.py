@@ -1,6 +1,6 @@
 """The tenant's AppSync GraphQL API, built from `tenantry.appsync.spec` (the one description the
-local platform executes too): schema, API key, scoped data-source roles, APPSYNC_JS resolvers,
-field logging, and the projector's permission to call `publishAccountUpdate` only."""
+local platform executes too): schema, auth modes (users, IAM, an optional API key), scoped data-source roles, APPSYNC_JS resolvers,
+field logging, the auth modes, and the projector's permission to call `publishAccountUpdate` only."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from tenantry.appsync.spec import (API_KEY, API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION, ApiSpec,
-                                   DataSourceKind, DataSourceSpec, Target)
+from tenantry.appsync.spec import (API_KEY, API_SPEC, AWS_IAM, OIDC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION,
+                                   USER_POOLS, ApiSpec, DataSourceKind, DataSourceSpec, Target)
 
 from . import naming
 
@@ -24,9 +24,46 @@ PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
 APPSYNC_LOG_GROUP_PREFIX = "/aws/appsync/apis/"
 # What a DynamoDB data source needs of the tables' KMS key to read them (no writes: no data key).
 TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
-# Until the tenant's auth settings are declared (issue 11, item 2): the API key stands where the
-# schema names the users' mode, so the API admits exactly what it admitted before.
-DEFAULT_AUTH_MODE = API_KEY
+
+
+# The mode names are tenantry.appsync.spec's (schema_for writes the directives of the same modes).
+COGNITO_MODE, OIDC_MODE, IAM_MODE, API_KEY_MODE = USER_POOLS, OIDC, AWS_IAM, API_KEY
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """Who may call the API (DESIGN section 3): users by default (the tenant's Cognito pool or its
+    OIDC provider), IAM-signed services always, an API key only where the tenant enables one."""
+
+    region: str
+    user_pool_id: pulumi.Input[str] | None = None      # Cognito mode
+    oidc_issuer: str | None = None                      # OIDC mode
+    oidc_client_id: str | None = None
+    api_key: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.user_pool_id is None) == (self.oidc_issuer is None):
+            raise ValueError("ApiAuth needs exactly one user directory: a user pool id or an OIDC issuer")
+
+    @property
+    def default_mode(self) -> str:
+        return COGNITO_MODE if self.user_pool_id is not None else OIDC_MODE
+
+    @property
+    def additional_modes(self) -> tuple[str, ...]:
+        return (IAM_MODE, API_KEY_MODE) if self.api_key else (IAM_MODE,)
+
+    def api_settings(self) -> dict:
+        """The GraphQLApi arguments that say all of this."""
+        users = ({"user_pool_config": aws.appsync.GraphQLApiUserPoolConfigArgs(
+                     user_pool_id=self.user_pool_id, aws_region=self.region, default_action="ALLOW")}
+                 if self.default_mode == COGNITO_MODE else
+                 {"openid_connect_config": aws.appsync.GraphQLApiOpenidConnectConfigArgs(
+                     issuer=self.oidc_issuer, client_id=self.oidc_client_id)})
+        return {"authentication_type": self.default_mode, **users,
+                "additional_authentication_providers": [
+                    aws.appsync.GraphQLApiAdditionalAuthenticationProviderArgs(authentication_type=mode)
+                    for mode in self.additional_modes]}
 
 
 @dataclass(frozen=True)
@@ -42,6 +79,7 @@ class ApiArgs:
     # The key encrypting the read-model tables: DynamoDB data-source roles may decrypt with it
     # (through DynamoDB only). Not used for the API's log group (see `Api`).
     kms_key_arn: pulumi.Input[str]
+    auth: ApiAuth
     api_key_expires_days: int = 365
     field_log_level: str = "ERROR"
     query_depth_limit: int = 16           # AppSync: 1..75 (0 = unlimited)
@@ -92,7 +130,7 @@ class Api(pulumi.ComponentResource):
     realtime_url: pulumi.Output[str]
     api_id: pulumi.Output[str]
     api_arn: pulumi.Output[str]
-    api_key: pulumi.Output[str]
+    api_key: pulumi.Output[str] | None       # only where the tenant enables a key
 
     def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None,
                  spec: ApiSpec = API_SPEC) -> None:
@@ -105,10 +143,9 @@ class Api(pulumi.ComponentResource):
         api = aws.appsync.GraphQLApi(
             name,
             name=naming.physical(args.tenant, "api"),
-            authentication_type=DEFAULT_AUTH_MODE,
-            additional_authentication_providers=[
-                aws.appsync.GraphQLApiAdditionalAuthenticationProviderArgs(authentication_type="AWS_IAM")],
-            schema=spec.schema(DEFAULT_AUTH_MODE, api_key=True),
+            **args.auth.api_settings(),
+            # The directives name the tenant's users' mode, and the key only where it is enabled.
+            schema=spec.schema(args.auth.default_mode, api_key=args.auth.api_key),
             log_config=aws.appsync.GraphQLApiLogConfigArgs(
                 cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level),
             xray_enabled=True,
@@ -129,8 +166,9 @@ class Api(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
             ("logs:CreateLogStream", "logs:PutLogEvents"),
             [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")]))
-        key = aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} default API key",
-                                 expires=api_key_expiry(args.api_key_expires_days), opts=child)
+        key = (aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} sandbox API key",
+                                  expires=api_key_expiry(args.api_key_expires_days), opts=child)
+               if args.auth.api_key else None)
         data_sources = {ds.name: self._data_source(api, ds) for ds in spec.data_sources}
         for resolver in spec.resolvers:
             aws.appsync.Resolver(
@@ -148,9 +186,10 @@ class Api(pulumi.ComponentResource):
         self.api_id, self.api_arn = api.id, api.arn
         self.graphql_url = api.uris.apply(lambda uris: uris["GRAPHQL"])
         self.realtime_url = api.uris.apply(lambda uris: uris.get("REALTIME") or realtime_url(uris["GRAPHQL"]))
-        self.api_key = pulumi.Output.secret(key.key)
+        self.api_key = pulumi.Output.secret(key.key) if key is not None else None
         self.register_outputs({"graphql_url": self.graphql_url, "realtime_url": self.realtime_url,
-                               "api_id": self.api_id, "api_arn": self.api_arn, "api_key": self.api_key})
+                               "api_id": self.api_id, "api_arn": self.api_arn,
+                               **({"api_key": self.api_key} if key is not None else {})})
 
     def _data_source(self, api: aws.appsync.GraphQLApi, ds: DataSourceSpec) -> aws.appsync.DataSource:
         child = pulumi.ResourceOptions(parent=self)

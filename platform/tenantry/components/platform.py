@@ -12,7 +12,8 @@ from lambdas.handlers import settings as env
 from ..config import TenantConfig
 from . import naming
 from .alarms import Alarms, AlarmsArgs, WatchedFunction
-from .api import Api, ApiArgs
+from .api import Api, ApiArgs, ApiAuth
+from .identity import UserDirectory, UserDirectoryArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
 from .event_store import EventStore, EventStoreArgs
 from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
@@ -124,13 +125,20 @@ class TenantPlatform(pulumi.ComponentResource):
                 depends_on=(roles[k].policy, *depends_on)), child)
 
         command = function("command", {env.ARCHIVE_BUCKET: bucket.bucket.bucket})
+        users = (UserDirectory(f"{name}-identity", UserDirectoryArgs(
+            tenant=t, region=cfg.region, tags=tags, mfa=cfg.auth.mfa, self_sign_up=cfg.auth.self_sign_up),
+            child) if cfg.auth.users == "cognito" else None)
+        oidc = cfg.auth.oidc
+        auth = ApiAuth(region=cfg.region, user_pool_id=users.user_pool_id if users else None,
+                       oidc_issuer=oidc.issuer if oidc else None, oidc_client_id=oidc.client_id if oidc else None,
+                       api_key=cfg.auth.api_key)
         api = Api(f"{name}-api", ApiArgs(
             tenant=t, tags=tags, accounts_table_name=accounts.name, accounts_table_arn=accounts.arn,
             ledger_table_name=ledger.name, ledger_table_arn=ledger.arn,
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
             query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
-            kms_key_arn=key.arn, log_retention_days=LOG_RETENTION_DAYS), child)
+            kms_key_arn=key.arn, auth=auth, log_retention_days=LOG_RETENTION_DAYS), child)
         functions = {
             "command": command,
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),
@@ -159,7 +167,10 @@ class TenantPlatform(pulumi.ComponentResource):
         standby = ({"standby_accounts_table": models.standby.accounts.name,
                     "standby_ledger_table": models.standby.ledger.name} if models.standby else {})
         self.outputs: dict[str, pulumi.Input] = {
-            "graphql_url": api.graphql_url, "realtime_url": api.realtime_url, "api_key": api.api_key,
+            "graphql_url": api.graphql_url, "realtime_url": api.realtime_url,
+            **({"api_key": api.api_key} if api.api_key is not None else {}),
+            **({"user_pool_id": users.user_pool_id, "user_pool_client_id": users.client_id, "issuer": users.issuer}
+               if users else {"issuer": oidc.issuer if oidc else None}),
             "events_table": table.name, "accounts_table": accounts.name, "ledger_table": ledger.name, **standby,
             "stream_name": stream.stream.name, "bucket_name": bucket.bucket.bucket,
             "failure_queue_urls": {k: q.queue.url for k, q in queues.items()},

@@ -49,7 +49,8 @@ BUCKET_VERSIONING = ("aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/buc
 
 Clients = Callable[[str], Any]     # service name -> boto3 client on the emulator
 
-CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/")
+# aws:cognito/ until the local identity work creates the declared pool in moto (issue 11).
+CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/", "aws:cognito/")
 CONTROL_PLANE_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:cloudwatch/compositeAlarm:CompositeAlarm",

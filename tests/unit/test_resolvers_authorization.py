@@ -11,6 +11,7 @@ from lambdas.banking.policy import authorize
 from lambdas.banking.queries import AccountAt
 from lambdas.handlers.identity import caller_from_identity
 from tenantry.appsync.filters import filter_matches
+from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR
 
 pytestmark = pytest.mark.unit
 
@@ -167,3 +168,17 @@ def test_on_my_accounts_updated_filters_on_the_callers_sub(runtime, name):
 def test_on_my_accounts_updated_needs_a_user(runtime, name):
     evaluation = runtime.run("Subscription.onMyAccountsUpdated.js", "response", ctx(IDENTITIES[name]))
     assert evaluation.error["errorType"] == "Unauthorized"
+
+
+def copied_block(text: str, start: str) -> str:
+    begin = text.index(start)
+    return text[begin:text.index("\n}\n", begin) + 3]
+
+
+@pytest.mark.parametrize("start", ['// DESIGN section 3 "Who may call what"', "function unauthorized("])
+def test_every_copy_of_the_rule_is_the_same(start):
+    # APPSYNC_JS cannot import between resolver files: each carries the rule; no copy may drift
+    texts = [(RESOLVER_DIR / f).read_text() for f in sorted(set(API_SPEC.code_files))]
+    copies = {copied_block(t, start) for t in texts if start in t}
+    assert len(copies) == 1
+    assert sum(start in t for t in texts) >= 3

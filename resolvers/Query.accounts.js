@@ -1,4 +1,5 @@
 // Query.accounts: an owner's accounts through the byOwner index, paged by an opaque nextToken.
+// `ownerId` defaults to the calling user; another owner's accounts only for admins and services.
 import { util } from '@aws-appsync/utils';
 
 // How AppSync reports a nextToken it cannot use. The token is opaque: the DynamoDB start key,
@@ -27,7 +28,7 @@ const MAX_OWNER_ID_LENGTH = 128;
 const OWNER_ID = '(?:[^\\x00-\\x1f\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])+';
 
 export function request(ctx) {
-  const owner = ctx.args.ownerId;
+  const owner = ownerToList(ctx);
   if (owner.length < 1 || owner.length > MAX_OWNER_ID_LENGTH || !util.matches(OWNER_ID, owner)) {
     util.error(`ownerId must be 1..${MAX_OWNER_ID_LENGTH} UTF-16 code units of text without control characters`,
       'ValidationError', null, { fields: ['ownerId'] });
@@ -44,12 +45,31 @@ export function request(ctx) {
     query: {
       expression: '#owner = :owner',
       expressionNames: { '#owner': 'ownerId' },
-      expressionValues: util.dynamodb.toMapValues({ ':owner': ctx.args.ownerId }),
+      expressionValues: util.dynamodb.toMapValues({ ':owner': owner }),
     },
     limit: Math.min(Math.max(requested, MIN_LIMIT), MAX_LIMIT),
     nextToken: ctx.args.nextToken,
     scanIndexForward: true,
   };
+}
+
+// The owner asked for, or the calling user; a caller without a sub (a service, the API key) must
+// name one (as openAccount requires: lambdas/banking/errors.py OwnerRequiredError).
+function ownerToList(ctx) {
+  const requested = ctx.args.ownerId;
+  const identity = ctx.identity;
+  if (requested == null) {
+    if (identity == null || !identity.sub) {
+      util.error('ownerId: required when the caller is not a user (a service or an API key)',
+        'ValidationError', null, { fields: ['ownerId'] });
+    }
+    return identity.sub;
+  }
+  if (!seesEveryAccount(identity) && requested !== identity.sub) {
+    util.error("not authorized to list another owner's accounts", 'Unauthorized', null,
+      { action: "list another owner's accounts" });
+  }
+  return requested;
 }
 
 export function response(ctx) {
@@ -60,6 +80,25 @@ export function response(ctx) {
     internalFailure(ctx.error);
   }
   return { items: ctx.result.items, nextToken: ctx.result.nextToken };
+}
+
+// DESIGN section 3 "Who may call what": the API key (identity null: AppSync admits one only where the
+// tenant enabled it), services (AWS_IAM: a userArn, no sub) and admins ("admins" in the user's
+// groups) see every account; any other user only its own. The same rule as `sees_every_account` in
+// lambdas/banking/policy.py; tests/unit/test_resolvers_authorization.py runs both over one set of
+// callers. APPSYNC_JS has no imports between resolver files, so each one that needs it carries it.
+const ADMINS_GROUP = 'admins';
+
+function seesEveryAccount(identity) {
+  if (identity == null) {
+    return true;
+  }
+  if (!identity.sub) {
+    return identity.userArn != null;
+  }
+  const claims = identity.claims || {};
+  const groups = identity.groups || claims['cognito:groups'] || claims.groups || [];
+  return typeof groups === 'string' ? groups === ADMINS_GROUP : groups.includes(ADMINS_GROUP);
 }
 
 // DESIGN section 6: an internal fault reaches the client as a generic message with an id; the full

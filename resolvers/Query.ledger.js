@@ -1,4 +1,7 @@
-// Query.ledger: an account's ledger entries, oldest first (sort key = version), paged.
+// Query.ledger: an account's ledger entries, oldest first (sort key = version), paged; for the
+// account's owner, admins and services. Every entry carries the account's owner (the projector
+// writes it: lambdas/banking/projections.py), so the page itself says whose it is: one read, no
+// pipeline to fetch the account first. An account's owner never changes.
 import { util } from '@aws-appsync/utils';
 
 // How AppSync reports a nextToken it cannot use. The token is opaque: the DynamoDB start key,
@@ -49,7 +52,37 @@ export function response(ctx) {
     }
     internalFailure(ctx.error);
   }
-  return { items: ctx.result.items, nextToken: ctx.result.nextToken };
+  const items = ctx.result.items;
+  if (!seesEveryAccount(ctx.identity) && items.some((item) => item.ownerId !== ctx.identity.sub)) {
+    unauthorized('read', ctx.args.accountId);
+  }
+  return { items: items, nextToken: ctx.result.nextToken };
+}
+
+// DESIGN section 3 "Who may call what": the API key (identity null: AppSync admits one only where the
+// tenant enabled it), services (AWS_IAM: a userArn, no sub) and admins ("admins" in the user's
+// groups) see every account; any other user only its own. The same rule as `sees_every_account` in
+// lambdas/banking/policy.py; tests/unit/test_resolvers_authorization.py runs both over one set of
+// callers. APPSYNC_JS has no imports between resolver files, so each one that needs it carries it.
+const ADMINS_GROUP = 'admins';
+
+function seesEveryAccount(identity) {
+  if (identity == null) {
+    return true;
+  }
+  if (!identity.sub) {
+    return identity.userArn != null;
+  }
+  const claims = identity.claims || {};
+  const groups = identity.groups || claims['cognito:groups'] || claims.groups || [];
+  return typeof groups === 'string' ? groups === ADMINS_GROUP : groups.includes(ADMINS_GROUP);
+}
+
+// The Unauthorized error the command Lambda gives too (lambdas/banking/errors.py UnauthorizedError):
+// the account is named, its owner never.
+function unauthorized(action, accountId) {
+  util.error(`not authorized to ${action} account ${accountId}`, 'Unauthorized', null,
+    { action: action, account_id: accountId });
 }
 
 // DESIGN section 6: an internal fault reaches the client as a generic message with an id; the full

@@ -1,18 +1,62 @@
-// Subscription.onAccountUpdated: a subscriber only receives updates of the account it asked for.
+// Subscription.onAccountUpdated: a subscriber only receives updates of the account it asked for,
+// and only of an account it may see (its owner, admins; DESIGN section 3). The request reads the
+// account (DynamoDB data source "accounts") so that a subscription to another user's account is
+// refused at once; the filter also requires the owner, so an account id not opened yet can never
+// deliver someone else's updates later.
 import { util, extensions } from '@aws-appsync/utils';
 
+// lambdas/banking/rules.py ID_PATTERN, without its anchors (tests/unit/test_limits_agree.py).
+const ID = '[A-Za-z0-9_-]{1,64}';
+
 export function request(ctx) {
-  return { payload: null };
+  if (!util.matches(ID, ctx.args.accountId)) {
+    util.error('accountId must match ^[A-Za-z0-9_-]{1,64}$', 'ValidationError', null, { fields: ['accountId'] });
+  }
+  return {
+    operation: 'GetItem',
+    key: util.dynamodb.toMapValues({ id: ctx.args.accountId }),
+  };
 }
 
 export function response(ctx) {
   if (ctx.error) {
     internalFailure(ctx.error);
   }
-  extensions.setSubscriptionFilter(
-    util.transform.toSubscriptionFilter({ accountId: { eq: ctx.args.accountId } }),
-  );
+  const filter = { accountId: { eq: ctx.args.accountId } };
+  if (!seesEveryAccount(ctx.identity)) {
+    if (ctx.result && ctx.result.ownerId !== ctx.identity.sub) {
+      unauthorized('subscribe to', ctx.args.accountId);
+    }
+    filter.ownerId = { eq: ctx.identity.sub };
+  }
+  extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter(filter));
   return null;
+}
+
+// DESIGN section 3 "Who may call what": the API key (identity null: AppSync admits one only where the
+// tenant enabled it), services (AWS_IAM: a userArn, no sub) and admins ("admins" in the user's
+// groups) see every account; any other user only its own. The same rule as `sees_every_account` in
+// lambdas/banking/policy.py; tests/unit/test_resolvers_authorization.py runs both over one set of
+// callers. APPSYNC_JS has no imports between resolver files, so each one that needs it carries it.
+const ADMINS_GROUP = 'admins';
+
+function seesEveryAccount(identity) {
+  if (identity == null) {
+    return true;
+  }
+  if (!identity.sub) {
+    return identity.userArn != null;
+  }
+  const claims = identity.claims || {};
+  const groups = identity.groups || claims['cognito:groups'] || claims.groups || [];
+  return typeof groups === 'string' ? groups === ADMINS_GROUP : groups.includes(ADMINS_GROUP);
+}
+
+// The Unauthorized error the command Lambda gives too (lambdas/banking/errors.py UnauthorizedError):
+// the account is named, its owner never.
+function unauthorized(action, accountId) {
+  util.error(`not authorized to ${action} account ${accountId}`, 'Unauthorized', null,
+    { action: action, account_id: accountId });
 }
 
 // DESIGN section 6: an internal fault reaches the client as a generic message with an id; the full

@@ -39,7 +39,7 @@ class Command(BaseModel):
 
 class OpenAccount(Command):
     account_id: Id | None = None
-    owner_id: OwnerId
+    owner_id: OwnerId | None = None     # None: the calling user (`policy.owner_of_new_account`)
     currency: Currency
     initial_deposit: Annotated[int, Field(ge=0, le=rules.MAX_AMOUNT, strict=True)] | None = None
 

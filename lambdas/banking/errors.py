@@ -84,3 +84,25 @@ class IdempotencyConflictError(DomainError):
     def __init__(self, command_id: str) -> None:
         super().__init__(f"commandId {command_id} was already used with a different payload")
         self.command_id = command_id
+
+
+class UnauthorizedError(DomainError):
+    """The caller may not do this to this account (DESIGN section 3, "Who may call what"). The
+    owner is never named: a refused caller learns nothing it could not already ask for."""
+
+    error_type = "Unauthorized"
+
+    def __init__(self, action: str, account_id: str | None = None) -> None:
+        target = f" account {account_id}" if account_id else ""
+        super().__init__(f"not authorized to {action}{target}")
+        self.action, self.account_id = action, account_id
+
+
+class OwnerRequiredError(DomainError):
+    """openAccount without ownerId from a caller that is not a user: there is no `sub` to own it."""
+
+    error_type = "ValidationError"
+
+    def __init__(self) -> None:
+        super().__init__("ownerId: required when the caller is not a user (a service or an API key)")
+        self.fields = ["ownerId"]

@@ -27,8 +27,9 @@ from .state import CLOSED, OPEN
 Row = dict[str, Any]
 
 # AccountUpdate (DESIGN section 3): what `publishAccountUpdate` carries and selects. All but
-# `accountId` (the row's key) are row attributes of the same name.
-ACCOUNT_UPDATE_FIELDS = ("accountId", "balance", "version", "status", "updatedAt")
+# `accountId` (the row's key) are row attributes of the same name. `ownerId` is what
+# `onMyAccountsUpdated` filters on.
+ACCOUNT_UPDATE_FIELDS = ("accountId", "balance", "version", "status", "updatedAt", "ownerId")
 _ROW_ATTRIBUTE = {field: field for field in ACCOUNT_UPDATE_FIELDS} | {"accountId": rk.ACCOUNTS_PARTITION_KEY}
 
 
@@ -67,7 +68,7 @@ def apply(row: Row | None, envelope: EventEnvelope) -> tuple[Row, list[Row]]:
     row["updatedAt"] = at
     entry: Row = {"accountId": envelope.aggregate_id, "version": envelope.version, "kind": kind,
                   "amount": amount, "balanceAfter": row["balance"], "occurredAt": at,
-                  "commandId": envelope.command_id}
+                  "commandId": envelope.command_id, rk.LEDGER_OWNER: row[rk.ACCOUNTS_BY_OWNER_PARTITION_KEY]}
     if counterparty is not None:
         entry["counterpartyAccountId"] = counterparty
     return row, [entry]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
 from lambdas.banking.errors import DomainError
+from lambdas.banking.policy import Caller, actor
 from lambdas.banking.queries import AccountAt
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
@@ -20,6 +22,7 @@ from lambdas.eventstore.envelope import CommandContext
 from lambdas.handlers import telemetry
 from lambdas.handlers.graphql_errors import (VALIDATION_ERROR, from_domain_error, from_validation_error,
                                            internal_failure)
+from lambdas.handlers.identity import caller_from_identity
 from lambdas.handlers.settings import Settings
 from lambdas.handlers.tracing import LazyTracer
 
@@ -44,41 +47,49 @@ def service() -> BankingService:
     return BankingService(store, s.tenant_id, snapshot_interval=s.snapshot_interval)
 
 
-def command_context() -> CommandContext:
-    identity = app.current_event.get("identity") or {}
-    actor = identity.get("userArn") or identity.get("username") or "api-key"
-    return CommandContext(actor=actor, correlation_id=app.current_event.request_headers.get("x-amzn-requestid"))
+def caller() -> Caller:
+    return caller_from_identity(app.current_event.get("identity"))
+
+
+def command_context(who: Caller) -> CommandContext:
+    return CommandContext(actor=actor(who), correlation_id=app.current_event.request_headers.get("x-amzn-requestid"))
+
+
+def run(method: Callable[..., Any], command: Any) -> dict:
+    """One `BankingService` method for the caller AppSync authenticated, who is also the actor."""
+    who = caller()
+    return method(service(), command, command_context(who), who).to_graphql()
 
 
 @app.resolver(type_name="Mutation", field_name="openAccount")
 def open_account(input: dict) -> dict:  # noqa: A002 - the GraphQL argument is named `input`
-    return service().open_account(OpenAccount.model_validate(input), command_context()).to_graphql()
+    return run(BankingService.open_account, OpenAccount.model_validate(input))
 
 
 @app.resolver(type_name="Mutation", field_name="deposit")
 def deposit(input: dict) -> dict:  # noqa: A002
-    return service().deposit(Deposit.model_validate(input), command_context()).to_graphql()
+    return run(BankingService.deposit, Deposit.model_validate(input))
 
 
 @app.resolver(type_name="Mutation", field_name="withdraw")
 def withdraw(input: dict) -> dict:  # noqa: A002
-    return service().withdraw(Withdraw.model_validate(input), command_context()).to_graphql()
+    return run(BankingService.withdraw, Withdraw.model_validate(input))
 
 
 @app.resolver(type_name="Mutation", field_name="transfer")
 def transfer(input: dict) -> dict:  # noqa: A002
-    return service().transfer(Transfer.model_validate(input), command_context()).to_graphql()
+    return run(BankingService.transfer, Transfer.model_validate(input))
 
 
 @app.resolver(type_name="Mutation", field_name="closeAccount")
 def close_account(input: dict) -> dict:  # noqa: A002
-    return service().close_account(CloseAccount.model_validate(input), command_context()).to_graphql()
+    return run(BankingService.close_account, CloseAccount.model_validate(input))
 
 
 @app.resolver(type_name="Query", field_name="accountAt")
 def account_at(id: str, version: int | None = None, at: str | None = None) -> dict | None:  # noqa: A002
     query = AccountAt.model_validate({"id": id, "version": version, "at": at})
-    view = service().account_at(query.id, version=query.version, at=query.at)
+    view = service().account_at(query.id, version=query.version, at=query.at, caller=caller())
     return None if view is None else view.to_graphql()
 
 
@@ -108,11 +119,20 @@ def unexpected_error(exc: Exception) -> dict:
     return internal_failure(error_id)
 
 
+def _logged_caller(identity: dict | None) -> str:
+    """Who called, for every log line (common brief): the actor the envelope would get."""
+    try:
+        return actor(caller_from_identity(identity))
+    except DomainError:
+        return "unrecognised"
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> Any:
-    logger.append_keys(tenant_id=settings().tenant_id, field=event.get("info", {}).get("fieldName"))
+    logger.append_keys(tenant_id=settings().tenant_id, field=event.get("info", {}).get("fieldName"),
+                       caller=_logged_caller(event.get("identity")))
     telemetry.for_tenant(metrics, settings().tenant_id)
     telemetry.count(metrics, telemetry.COMMANDS)
     return app.resolve(event, context)

@@ -35,8 +35,17 @@ def appsync_error(error_type: str, message: str, info: dict[str, Any] | None = N
 
 
 def from_domain_error(exc: DomainError) -> dict:
-    fields = {k: v for k, v in vars(exc).items() if not k.startswith("_") and isinstance(v, _SCALARS)}
+    """Every DomainError (UnauthorizedError included) as its `error_type`, its fields as the info."""
+    fields = {k: _info_value(v) for k, v in vars(exc).items() if not k.startswith("_") and _is_info(v)}
     return appsync_error(exc.error_type, str(exc), fields)
+
+
+def _is_info(value: Any) -> bool:
+    return isinstance(value, _SCALARS) or (isinstance(value, (list, tuple)) and all(isinstance(v, _SCALARS) for v in value))
+
+
+def _info_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def from_validation_error(exc: ValidationError) -> dict:

@@ -209,12 +209,29 @@ def test_subscription_filter_selects_the_account(executor):
     assert filters == {"filterGroup": [{"filters": [{"fieldName": "accountId", "operator": "eq", "value": "acc-1"}]}]}
 
 
+BOB = {"sub": "bob", "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/p", "claims": {"sub": "bob"},
+       "groups": None, "username": "bob", "sourceIp": ["127.0.0.1"], "defaultAuthStrategy": "ALLOW"}
+
+
+def test_a_subscription_resolver_reads_its_data_source_when_a_client_subscribes(executor, dynamodb):
+    # GIVEN alice's account in the read model
+    dynamodb.put_item(TableName=ACCOUNTS, Item=marshal(account("acc-1", owner="alice")))
+    # WHEN bob subscribes to it, and to an id nobody opened
+    with pytest.raises(ResolverError) as raised:
+        executor.subscription_filter(call("Subscription", "onAccountUpdated", identity=BOB, accountId="acc-1"))
+    unopened = executor.subscription_filter(call("Subscription", "onAccountUpdated", identity=BOB, accountId="acc-2"))
+    # THEN the GetItem found alice as the owner: refused; the other is filtered on bob as the owner
+    assert raised.value.error["errorType"] == "Unauthorized"
+    assert unopened == {"filterGroup": [{"filters": [{"fieldName": "accountId", "operator": "eq", "value": "acc-2"},
+                                                     {"fieldName": "ownerId", "operator": "eq", "value": "bob"}]}]}
+
+
 def test_a_refused_subscription_raises_resolver_error(tmp_path, backends):
     (tmp_path / "Subscription.onAccountUpdated.js").write_text(
         "import { util } from '@aws-appsync/utils';\n"
         "export function request(ctx) { util.unauthorized(); }\nexport function response(ctx) { return null; }")
     only_subscription = spec.ApiSpec(API_SPEC.data_sources, tuple(
-        r for r in API_SPEC.resolvers if r.type_name == "Subscription"))
+        r for r in API_SPEC.resolvers if (r.type_name, r.field_name) == ("Subscription", "onAccountUpdated")))
     with FieldExecutor(only_subscription, tmp_path, backends) as ex, pytest.raises(ResolverError) as raised:
         ex.subscription_filter(call("Subscription", "onAccountUpdated", accountId="acc-1"))
     assert raised.value.error["errorType"] == "Unauthorized"

@@ -296,7 +296,7 @@ def test_appsync_publisher_signs_and_selects_every_field():
     assert sent["headers"]["X-Amz-Security-Token"] == "token"
     body = json.loads(sent["body"])
     assert body["variables"]["input"] == {"accountId": "a", "balance": 5, "version": 2, "status": "OPEN",
-                                          "updatedAt": "2024-01-01T00:00:00.000000Z"}
+                                          "updatedAt": "2024-01-01T00:00:00.000000Z", "ownerId": "o"}
     sdl = re.sub(r"@aws_\w+(\([^)]*\))?", "", (Path(__file__).parents[2] / "resolvers" / "schema.graphql").read_text())
     schema = graphql.build_schema("scalar AWSDateTime\n" + sdl)
     assert not graphql.validate(schema, graphql.parse(PUBLISH_MUTATION))

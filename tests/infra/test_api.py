@@ -7,10 +7,11 @@ import json
 
 import pulumi
 import pytest
-from graphql import build_schema
 
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
 from lambdas.apikeys import ApiKeyLifetimeError
+from tenantry.appsync.schema import allowed_modes, build_appsync_schema
+from tenantry.appsync.spec import (API_KEY, API_SPEC, AWS_IAM, OIDC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION,
+                                   USER_POOLS)
 from tenantry.components.api import Api, ApiArgs, ApiAuth, api_key_expiry, realtime_url
 
 pytestmark = pytest.mark.infra
@@ -23,9 +24,6 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/acme-key"
 USER_POOL_ID = f"{REGION}_AbCdEf123"
 API_ARN = f"arn:aws:appsync:{REGION}:{ACCOUNT}:apis/acme-api-id"
 GRAPHQL_URL = f"https://abc.appsync-api.{REGION}.amazonaws.com/graphql"
-APPSYNC_PRELUDE = ("scalar AWSDateTime\ndirective @aws_api_key on FIELD_DEFINITION | OBJECT\n"
-                   "directive @aws_iam on FIELD_DEFINITION | OBJECT\n"
-                   "directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION\n")
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -90,7 +88,7 @@ def policies(resources) -> dict[str, dict]:
 
 
 def schema():
-    return build_schema(APPSYNC_PRELUDE + (RESOLVER_DIR / "schema.graphql").read_text())
+    return build_appsync_schema((RESOLVER_DIR / "schema.graphql").read_text())
 
 
 def test_every_root_field_has_exactly_one_resolver(declared):
@@ -122,14 +120,19 @@ def test_code_files_exist_and_data_sources_are_declared():
         assert resolver.data_source in names
 
 
-def test_publish_is_iam_only_and_everything_else_uses_the_default_mode():
-    parsed = schema()
-    publish = parsed.mutation_type.fields["publishAccountUpdate"]
-    assert [d.name.value for d in publish.ast_node.directives] == ["aws_iam"]
-    others = [f for t in (parsed.query_type, parsed.mutation_type, parsed.subscription_type)
-              for name, f in t.fields.items() if name != "publishAccountUpdate"]
-    assert all(not [d for d in (f.ast_node.directives or ()) if d.name.value.startswith("aws_") and
-                    d.name.value != "aws_subscribe"] for f in others)
+def test_directives_say_which_mode_may_call_each_field(declared):
+    # GIVEN the schema as the API of a Cognito tenant with an enabled key declares it
+    resources, _ = declared
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    parsed = build_appsync_schema(api.inputs["schema"])
+    modes = {(t.name, f): allowed_modes(parsed, t.name, f, default_mode="none")
+             for t in (parsed.query_type, parsed.mutation_type, parsed.subscription_type) for f in t.fields}
+    # THEN publishing is IAM only, subscriptions are for users, every other field for users and services
+    assert modes.pop(("Mutation", "publishAccountUpdate")) == {AWS_IAM}
+    users = {USER_POOLS, API_KEY}
+    assert {k: v for k, v in modes.items() if k[0] == "Subscription"} == {
+        ("Subscription", "onAccountUpdated"): users, ("Subscription", "onMyAccountsUpdated"): users}
+    assert {v for k, v in modes.items() if k[0] != "Subscription"} == {frozenset(users | {AWS_IAM})}
 
 
 def test_users_of_the_pool_are_the_default_mode_and_iam_and_the_enabled_key_additional(declared):
@@ -151,6 +154,8 @@ def test_no_api_key_unless_enabled():
     # THEN there is no key, no key mode and no key output
     assert api.inputs["additionalAuthenticationProviders"] == [{"authenticationType": "AWS_IAM"}]
     assert of_type(resources, "aws:appsync/apiKey:ApiKey") == [] and attributes["api_key"] == ""
+    # AND the schema admits no key anywhere
+    assert api.inputs["schema"] == API_SPEC.schema(USER_POOLS, api_key=False)
 
 
 def test_an_oidc_tenant_trusts_its_own_issuer():
@@ -161,6 +166,8 @@ def test_an_oidc_tenant_trusts_its_own_issuer():
     assert api.inputs["authenticationType"] == "OPENID_CONNECT"
     assert api.inputs["openidConnectConfig"] == {"issuer": "https://idp.example.com", "clientId": "web"}
     assert "userPoolConfig" not in api.inputs
+    # AND the schema's directives name that mode
+    assert api.inputs["schema"] == API_SPEC.schema(OIDC, api_key=False)
 
 
 def test_auth_needs_exactly_one_user_directory():

@@ -48,13 +48,15 @@ def test_fold_gives_account_row_and_one_ledger_entry_per_event(store):
     assert [e["kind"] for e in entries] == ["OPENED", "DEPOSIT", "TRANSFER_OUT"]
     assert [e["balanceAfter"] for e in entries] == [100, 150, 120]
     assert entries[2]["counterpartyAccountId"] == "b"
-    assert all(set(e) <= set(rk.LEDGER_FIELDS) for e in entries)
+    assert all(set(e) <= set(rk.LEDGER_ATTRIBUTES) for e in entries)
+    # AND every entry names the account's owner, for Query.ledger's ownership check
+    assert {e[rk.LEDGER_OWNER] for e in entries} == {"alice"}
 
 
 def test_account_update_has_every_subscription_field(store):
     row, _ = ACCOUNTS.fold(None, envelopes(store, "b"))
     assert account_update(row) == {"accountId": "b", "balance": 20, "version": 3, "status": "OPEN",
-                                   "updatedAt": row["updatedAt"]}
+                                   "updatedAt": row["updatedAt"], "ownerId": row["ownerId"]}
 
 
 def test_batch_is_coalesced_into_one_commit_and_one_publish_per_account(store):

@@ -109,5 +109,5 @@ def test_read_model_converges_to_the_fold_of_the_event_store(case):
     # THEN
     assert (read_model.rows, read_model.entries) == fold_store(ACCOUNTS, store, ACCOUNT_IDS)
     assert publisher.latest() == {aid: {"accountId": aid, "balance": r["balance"], "version": r["version"],
-                                        "status": r["status"], "updatedAt": r["updatedAt"]}
+                                        "status": r["status"], "updatedAt": r["updatedAt"], "ownerId": r["ownerId"]}
                                   for aid, r in read_model.rows.items()}

@@ -23,6 +23,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from tenantry.appsync import spec
+
 APPSYNC_PRELUDE = """
 scalar AWSDateTime
 scalar AWSDate
@@ -42,15 +44,9 @@ directive @aws_auth(cognito_groups: [String]) on FIELD_DEFINITION
 directive @aws_subscribe(mutations: [String]) on FIELD_DEFINITION
 """
 
-# directive name -> AppSync auth mode
-AUTH_DIRECTIVES = {
-    "aws_api_key": "API_KEY",
-    "aws_iam": "AWS_IAM",
-    "aws_oidc": "OPENID_CONNECT",
-    "aws_lambda": "AWS_LAMBDA",
-    "aws_cognito_user_pools": "AMAZON_COGNITO_USER_POOLS",
-    "aws_auth": "AMAZON_COGNITO_USER_POOLS",
-}
+# directive name -> AppSync auth mode (`@aws_auth` is the legacy user-pool directive)
+AUTH_DIRECTIVES = {directive: mode for mode, directive in spec.AUTH_DIRECTIVES.items()} | {
+    "aws_auth": spec.USER_POOLS}
 
 _OFFSET = r"(Z|[+-]\d{2}:\d{2}(:\d{2})?)"
 _TIME = r"\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
@@ -157,8 +153,8 @@ def _install(scalar: GraphQLScalarType, check: Callable[[Any], Any],
 
 def build_appsync_schema(sdl: str) -> GraphQLSchema:
     schema = build_schema(APPSYNC_PRELUDE + sdl)
-    for spec in _STRING_SCALARS:
-        serialize = _serialize_json if spec.name == "AWSJSON" else spec.check
+    for scalar_spec in _STRING_SCALARS:
+        serialize = _serialize_json if scalar_spec.name == "AWSJSON" else scalar_spec.check
         _install(schema.type_map[spec.name], spec.check, serialize)  # type: ignore[arg-type]
     _install(schema.type_map["AWSTimestamp"], _timestamp, _timestamp)  # type: ignore[arg-type]
     return schema

@@ -15,8 +15,8 @@ import pulumi_aws as aws
 from lambdas.apikeys import MAX_DAYS as MAX_API_KEY_DAYS
 from lambdas.apikeys import ApiKeyLifetimeError, rfc3339
 from lambdas.apikeys import api_key_expiry as _expiry
-from tenantry.appsync.spec import (API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION, ApiSpec,
-                                   DataSourceKind, DataSourceSpec, Target)
+from tenantry.appsync.spec import (API_KEY, API_SPEC, AWS_IAM, OIDC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION,
+                                   USER_POOLS, ApiSpec, DataSourceKind, DataSourceSpec, Target)
 
 from . import naming
 from .naming import APPSYNC_LOG_GROUP_PREFIX
@@ -28,8 +28,8 @@ PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
 TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
 
-COGNITO_MODE, OIDC_MODE, IAM_MODE, API_KEY_MODE = (
-    "AMAZON_COGNITO_USER_POOLS", "OPENID_CONNECT", "AWS_IAM", "API_KEY")
+# The mode names are tenantry.appsync.spec's (schema_for writes the directives of the same modes).
+COGNITO_MODE, OIDC_MODE, IAM_MODE, API_KEY_MODE = USER_POOLS, OIDC, AWS_IAM, API_KEY
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,8 @@ class Api(pulumi.ComponentResource):
             name,
             name=naming.physical(args.tenant, "api"),
             **args.auth.api_settings(),
-            schema=(RESOLVER_DIR / spec.schema_file).read_text(encoding="utf-8"),
+            # The directives name the tenant's users' mode, and the key only where it is enabled.
+            schema=spec.schema(args.auth.default_mode, api_key=args.auth.api_key),
             # Never log headers (the `x-api-key`, tokens), identity or arguments, whatever the level.
             log_config=aws.appsync.GraphQLApiLogConfigArgs(
                 cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level,

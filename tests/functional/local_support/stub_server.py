@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
-from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
+from tenantry.appsync.spec import API_SPEC
 from tenantry.appsync.schema import build_appsync_schema
 from tenantry.appsync.auth import Authenticator, ModeAuthenticator
 from tenantry.appsync.auth.api_key import ApiKeyAuthenticator, new_api_key
@@ -84,7 +84,6 @@ def stub_server(executor: object | None = None, limits: Limits = Limits(),
                 token_modes: dict[str, ModeAuthenticator] | None = None) -> Iterator[StubServer]:
     """API key (the default mode) and IAM for every tenant; where a token mode is given, it is
     that tenant's default mode (as users are on a real tenant's API)."""
-    schema_sdl = (RESOLVER_DIR / SCHEMA_FILE).read_text()
     threads = ThreadPoolExecutor(8)
     resolved = {(r.type_name, r.field_name) for r in API_SPEC.resolvers}
     apis = {}
@@ -93,6 +92,8 @@ def stub_server(executor: object | None = None, limits: Limits = Limits(),
         if token_modes and tenant in token_modes:
             modes.insert(0, token_modes[tenant])
         authenticator = Authenticator(tenant, tuple(modes))
+        # as tenantry.components.api declares it for that default mode (the key enabled everywhere)
+        schema_sdl = API_SPEC.schema(authenticator.default_mode, api_key=True)
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
                                 executor or StubExecutor(), threads, authenticator.default_mode, limits)
         apis[tenant] = build_tenant_api(tenant, graphql, authenticator, KEYS[tenant])

@@ -155,7 +155,7 @@ def build_appsync_schema(sdl: str) -> GraphQLSchema:
     schema = build_schema(APPSYNC_PRELUDE + sdl)
     for scalar_spec in _STRING_SCALARS:
         serialize = _serialize_json if scalar_spec.name == "AWSJSON" else scalar_spec.check
-        _install(schema.type_map[spec.name], spec.check, serialize)  # type: ignore[arg-type]
+        _install(schema.type_map[scalar_spec.name], scalar_spec.check, serialize)  # type: ignore[arg-type]
     _install(schema.type_map["AWSTimestamp"], _timestamp, _timestamp)  # type: ignore[arg-type]
     return schema
 

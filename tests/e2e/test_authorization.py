@@ -159,7 +159,8 @@ def test_a_user_cannot_subscribe_to_another_users_account(alice, bob):
 
     with pytest.raises(TransportQueryError) as caught:
         asyncio.run(asyncio.wait_for(subscribe(), DEADLINE_S))
-    assert caught.value.errors[0]["errorType"] == "Unauthorized"
+    # gql hands over the error frame's payload, {"errors": [...]}, as AppSync sends it
+    assert caught.value.errors[0]["errors"][0]["errorType"] == "Unauthorized"
 
 
 def test_on_my_accounts_updated_delivers_the_callers_updates_only(alice, bob):

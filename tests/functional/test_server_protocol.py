@@ -283,6 +283,18 @@ def test_start_refused_by_subscription_resolver_is_error(server):
     assert error["payload"]["errors"][0]["errorType"] == "Unauthorized"
 
 
+def test_a_document_of_several_operations_subscribes_to_the_one_named(server):
+    # GIVEN a document holding a query and the subscription (as GraphiQL sends its whole editor)
+    document = f"query Other {{ account(id: \"x\") {{ id }} }}\n{SUBSCRIBE}"
+    data = json.dumps({"query": document, "variables": {"id": "acc-1"}, "operationName": "S"})
+    start = {"id": "7", "type": "start", "payload": {"data": data, "extensions": {"authorization": _header(server)}}}
+    url = f"{ws_url(server)}?header={_b64(_header(server))}&payload=e30="
+    # WHEN it starts with operationName THEN the named subscription is acknowledged
+    seen = run(_raw_session(url, [{"type": "connection_init"}, start],
+                            lambda s: any(m["type"] in ("start_ack", "error") for m in s)))
+    assert [m["type"] for m in seen if m["type"] in ("start_ack", "error")] == ["start_ack"], seen
+
+
 def test_gql_iam_auth_on_realtime_is_verified(server):
     async def session():
         auth = AppSyncIAMAuthentication(host=server, region_name="us-east-1", credentials=CREDENTIALS)

@@ -410,8 +410,9 @@ class TenantGraphQL:
                 captured.update(arguments)
             return None
 
+        name = prepared.operation.name.value if prepared.operation.name else None
         result = execute(self.schema, prepared.document, variable_values=variables,
-                         field_resolver=capture)
+                         operation_name=name, field_resolver=capture)
         if result.errors and not captured:
             raise SubscriptionRefusedError([appsync_error(e, "ValidationError")
                                             for e in result.errors])

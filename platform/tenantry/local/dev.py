@@ -7,7 +7,8 @@ Start-up, in this order, so each step can rely on the previous one:
 3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`) and
    create what it declares in the emulator (`tenantry.local.applier.apply`);
 4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
-   (over TLS with `--tls`: a local CA, `tenantry.local.tls`);
+   (over TLS with `--tls`: a local CA, `tenantry.local.tls`), and its console at `/<tenant>/`
+   (`tenantry.console`: GraphiQL, sign-in as a dev user, accounts with live balances);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
    and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool;
 6. print the endpoints and dev users, write `.tenantry/dev.json`, print `ready`.
@@ -45,7 +46,9 @@ from typing import TYPE_CHECKING, Callable, TextIO
 from aiohttp import web
 
 from tenantry.local import activity, devstate, devusers, wiring
-from tenantry.local.reload_events import ReloadEvents
+from tenantry import console
+from tenantry.local.consoles import console_tenants
+from tenantry.local.reload_events import EVENTS_PATH, ReloadEvents
 from tenantry.local.devstate import DEV_JSON, write_dev_json
 from tenantry.appsync.server import AppSyncServer, TenantApi
 from tenantry.local.shutdown import Shutdown, StopRequested
@@ -250,6 +253,8 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
             server = AppSyncServer(apis, reapply=platform.reapply, control_key=control_key)
             events = ReloadEvents()
             server.app.add_routes([events.route()])
+            server.app.add_routes(console.routes(console_tenants(
+                urls, lambda region: platform.emulator.client("cognito-idp", region), EVENTS_PATH)))
             if options.reload:
                 _watch(stack, platform, events, options.log_format, say)
             stack.callback(devstate.remove_own_dev_json, dev_json)
@@ -339,6 +344,7 @@ def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Pla
 
 def _announce_tenant(name: str, url: Endpoints, say: Callable[[str], None]) -> None:
     say(f"{name}:")
+    say(f"  Console:   {url.graphql_url.removesuffix('graphql')}")
     say(f"  GraphQL:   {url.graphql_url}")
     say(f"  Real-time: {url.realtime_url}")
     if url.api_key:

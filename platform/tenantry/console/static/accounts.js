@@ -102,8 +102,12 @@ export class AccountsPage {
 
   update(change) {
     const known = this.accounts.get(change.accountId);
-    if (known && change.version <= known.version) return;        // an older update, already shown
-    this.accounts.set(change.accountId, { currency: known?.currency ?? '', ...known, ...change, id: change.accountId });
+    if (!known) {                     // a new account of ours (opened here or elsewhere): read it whole
+      this.reload().catch((error) => this.say(error.message));
+      return;
+    }
+    if (change.version <= known.version) return;                  // an older update, already shown
+    this.accounts.set(change.accountId, { ...known, ...change, id: change.accountId });
     this.renderList();
     const row = this.root.querySelector(`tr[data-account-id="${CSS.escape(change.accountId)}"]`);
     row?.classList.add('flash');
@@ -139,10 +143,11 @@ export class AccountsPage {
         <th>counterparty</th><th>when</th></tr></thead><tbody></tbody></table>`;
     detail.querySelector('#detail-id').textContent = accountId;
     const body = detail.querySelector('#ledger tbody');
+    const currency = account?.currency ?? '';
     for (const entry of entries) {
       const row = body.insertRow();
-      [entry.version, entry.kind, entry.amount, entry.balanceAfter, entry.counterpartyAccountId ?? '',
-        entry.occurredAt].forEach((v) => cell(row, String(v)));
+      [entry.version, entry.kind, money(entry.amount, currency), money(entry.balanceAfter, currency),
+        entry.counterpartyAccountId ?? '', entry.occurredAt].forEach((v) => cell(row, String(v)));
     }
     const slider = detail.querySelector('#travel');
     slider.max = String(account?.version ?? entries.at(-1)?.version ?? 1);

@@ -49,7 +49,7 @@ export class Api {
   }
 
   // Calls onData(payload) for every event; returns a function that stops the subscription.
-  subscribe(query, variables, { onData, onError = () => {}, onReady = () => {} }) {
+  subscribe(query, variables, { onData, onError = () => {}, onReady = () => {}, operationName = undefined }) {
     const header = { host: this.host, ...this.credential() };
     const socket = new WebSocket(this.realtimeUrl, ['graphql-ws', `header-${base64url(JSON.stringify(header))}`]);
     const id = crypto.randomUUID();
@@ -60,7 +60,7 @@ export class Api {
       if (frame.type === 'connection_ack') {
         socket.send(JSON.stringify({
           id, type: 'start',
-          payload: { data: JSON.stringify({ query, variables }), extensions: { authorization: header } },
+          payload: { data: JSON.stringify({ query, variables, operationName }), extensions: { authorization: header } },
         }));
       } else if (frame.type === 'start_ack') {
         onReady();
@@ -108,6 +108,7 @@ function subscriptionIterable(api, params) {
   let done = false;
   const push = (item) => { queue.push(item); if (wake) { wake(); wake = null; } };
   const stop = api.subscribe(params.query, params.variables ?? {}, {
+    operationName: params.operationName ?? undefined,
     onData: (payload) => push({ value: payload }),
     onError: (error) => push({ value: { errors: error.errors ?? [{ message: error.message }] } }),
   });

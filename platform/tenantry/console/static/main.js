@@ -46,8 +46,10 @@ function showTab(name, pages) {
 
 function followReloads() {
   if (!config.eventsUrl) return;
+  // `event: reload` lines of the dev server's stream (tenantry.local.reload_events): what reloaded,
+  // or which restart or re-apply an edit needs.
   const events = new EventSource(config.eventsUrl);
-  events.onmessage = (message) => say(JSON.parse(message.data).message);
+  events.addEventListener('reload', (message) => say(JSON.parse(message.data).message));
 }
 
 async function start() {

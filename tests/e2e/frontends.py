@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from tests.e2e import documents
 from tests.e2e.support import (ROOT, DevServer, TenantEndpoint, exit_description, free_port, start_dev,
                                stop_dev, user_token)
+from tests.e2e.test_dev_command import project
 
 CLIENTS = ROOT / "tests" / "e2e" / "clients"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -107,4 +109,26 @@ def run_client(node: str, script: str, endpoint: TenantEndpoint, account_id: str
     if done.returncode != 0:
         server.assert_alive(wait=10)      # a dead server explains itself first
         raise AssertionError(f"{script} failed ({exit_description(done.returncode)}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def readme_js_snippet(marker: str) -> str:
+    """The README's ```js block that contains `marker`."""
+    blocks = re.findall(r"```js\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    found = [block for block in blocks if marker in block]
+    assert len(found) == 1, f"README has {len(found)} js blocks with {marker!r}"
+    return found[0]
+
+
+def run_snippet(node: str, snippet: str, server: DevServer, folder: Path, env: dict[str, str] | None = None) -> dict:
+    """Runs a README Node snippet as app.mjs in a project root whose .tenantry/dev.json is `server`'s
+    (the client project's node_modules linked in); the JSON of its last line."""
+    project(folder, server)
+    (folder / "node_modules").symlink_to(CLIENTS / "node_modules", target_is_directory=True)
+    (folder / "app.mjs").write_text(snippet)
+    done = subprocess.run([node, "app.mjs"], cwd=folder, capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S,
+                          env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        server.assert_alive(wait=10)
+        raise AssertionError(f"the README snippet failed ({exit_description(done.returncode)}):\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])

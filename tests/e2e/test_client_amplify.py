@@ -14,17 +14,11 @@ script makes the `ws` package that global, and trusts the local CA through NODE_
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-
 import pytest
 
-from tests.e2e.frontends import (CLIENT_TIMEOUT_S, CLIENTS, ca_file, require_node_clients, run_client, serve,
+from tests.e2e.frontends import (ca_file, readme_js_snippet, require_node_clients, run_client, run_snippet, serve,
                                  sign_in_caller)
 from tests.e2e.support import DevServer, uid
-from tests.e2e.test_dev_command import QUICKSTART, project
 
 pytestmark = pytest.mark.e2e
 
@@ -75,17 +69,10 @@ def test_amplify_signs_in_then_opens_deposits_queries_and_sees_the_update_live(n
 
 
 def test_readme_amplify_snippet_signs_in_and_opens_an_account(node, tls_dev, tmp_path):
-    # GIVEN the README's Amplify block as app.mjs, where .tenantry/dev.json is this server's and
-    # aws-amplify is installed (the client project's node_modules)
-    snippet = re.search(r"```js\n(.*?)```", QUICKSTART.read_text(), re.S).group(1)
-    assert "Amplify.configure" in snippet and "defaultAuthMode: 'userPool'" in snippet
-    project(tmp_path, tls_dev)
-    (tmp_path / "node_modules").symlink_to(CLIENTS / "node_modules", target_is_directory=True)
-    (tmp_path / "app.mjs").write_text(snippet)
-    # WHEN it runs as its first line says
-    done = subprocess.run([node, "app.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S,
-                          env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca_file(tls_dev))})
-    # THEN alice signed in and opened an account
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1])["version"] == 1
+    # GIVEN the README's Amplify block, where .tenantry/dev.json is this server's
+    snippet = readme_js_snippet("Amplify.configure")
+    assert "defaultAuthMode: 'userPool'" in snippet and "await signIn(" in snippet
+    # WHEN it runs as its first line says THEN alice signed in and opened an account
+    seen = run_snippet(node, snippet, tls_dev, tmp_path, env={"NODE_EXTRA_CA_CERTS": str(ca_file(tls_dev))})
+    assert seen["version"] == 1
     tls_dev.assert_alive()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.frontends import require_node_clients, run_client, serve, token_caller
+from tests.e2e.frontends import readme_js_snippet, require_node_clients, run_client, run_snippet, serve, token_caller
 from tests.e2e.support import DevServer, uid
 
 pytestmark = pytest.mark.e2e
@@ -55,4 +55,12 @@ def test_apollo_with_appsync_links_opens_deposits_queries_and_sees_the_update_li
     assert seen["wire"]["dialed"] == [{"url": globex.realtime_url, "protocols": ["graphql-ws", "header-<base64url>"],
                                        "headerNames": ["Authorization", "host"]}]
     assert seen["wire"]["frames"][:3] == ["> connection_init", "< connection_ack", "> start"]
+    plain_dev.assert_alive()
+
+
+def test_readme_apollo_snippet_opens_an_account(node, plain_dev, tmp_path):
+    # GIVEN the README's Apollo block, where .tenantry/dev.json is this server's
+    snippet = readme_js_snippet("AUTH_TYPE.AMAZON_COGNITO_USER_POOLS")
+    # WHEN it runs THEN alice's token (from `tenantry token`) opened an account
+    assert run_snippet(node, snippet, plain_dev, tmp_path)["version"] == 1
     plain_dev.assert_alive()

@@ -1,9 +1,10 @@
 """A browser page from another origin calls a tenant's GraphQL API with `fetch` (CORS as AppSync).
 
 Headless Debian Chromium (Python playwright, never a downloaded browser) opens a static page served
-by a Python http.server on a port of its own, so every call is cross-origin: `x-api-key` and
-`content-type: application/json` make each one preflighted. The page writes what it got into the
-DOM; the test reads it there and saves a screenshot under test-results/.
+by a Python http.server on a port of its own, so every call is cross-origin: `Authorization`
+(alice's ID token, raw, as a signed-in frontend sends it) and `content-type: application/json` make
+each one preflighted. The page writes what it got into the DOM; the test reads it there and saves a
+screenshot under test-results/.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.frontends import CHROMIUM, CHROMIUM_ARGS, CLIENT_DOCUMENTS, SCREENSHOTS, require_chromium, serve
-from tests.e2e.support import DevServer, uid
+from tests.e2e.support import DevServer, uid, user_token
+from tests.functional.local_support.tokens import tampered
 
 pytestmark = pytest.mark.e2e
 
 PAGE_TIMEOUT_MS = 30_000
-WRONG_KEY = "da2-" + "0" * 26
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -42,10 +43,10 @@ PAGE = """<!doctype html>
 <script>
 const config = JSON.parse(document.getElementById('config').textContent);
 
-async function call(name, query, variables, apiKey) {
+async function call(name, query, variables, token) {
   const response = await fetch(config.graphqlUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+    headers: { 'content-type': 'application/json', authorization: token },
     body: JSON.stringify({ query, variables }),
   });
   const outcome = {
@@ -68,14 +69,14 @@ async function call(name, query, variables, apiKey) {
   try {
     const id = config.accountId;
     results.open = await call('openAccount', config.documents.open,
-      { input: { accountId: id, ownerId: 'browser', currency: 'EUR', commandId: id + '-open' } }, config.apiKey);
+      { input: { accountId: id, currency: 'EUR', commandId: id + '-open' } }, config.token);
     // The read model follows the event store asynchronously: ask again until it is there (bounded).
     for (let attempt = 1; ; attempt++) {
-      results.account = await call('account', config.documents.account, { id }, config.apiKey);
+      results.account = await call('account', config.documents.account, { id }, config.token);
       if (results.account.body.data?.account || attempt >= 100) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    results.wrongKey = await call('account, wrong key', config.documents.account, { id }, config.wrongKey);
+    results.tampered = await call('account, tampered token', config.documents.account, { id }, config.tamperedToken);
   } catch (error) {
     results.error = String(error);
   }
@@ -114,9 +115,11 @@ def page_origin(tmp_path: Path):
 def test_a_page_from_another_origin_calls_the_api_and_reads_the_error_type(plain_dev, page_origin, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    # GIVEN a page on another origin whose script knows acme's GraphQL URL and API key
+    # GIVEN a page on another origin whose script knows acme's GraphQL URL and alice's ID token,
+    # and the same token with its payload edited to say bob (the signature no longer matches)
     acme, account = plain_dev.tenants["acme"], uid("browser")
-    config = {"graphqlUrl": acme.graphql_url, "apiKey": acme.api_key, "wrongKey": WRONG_KEY,
+    token = user_token(acme, "alice")
+    config = {"graphqlUrl": acme.graphql_url, "token": token, "tamperedToken": tampered(token, sub=acme.sub("bob")),
               "accountId": account, "documents": CLIENT_DOCUMENTS}
     # (`<\/` for `</`: the JSON cannot close its script element early)
     (tmp_path / "index.html").write_text(PAGE.replace("__CONFIG__", json.dumps(config).replace("</", "<\\/")))
@@ -129,7 +132,7 @@ def test_a_page_from_another_origin_calls_the_api_and_reads_the_error_type(plain
             problems: list[str] = []      # what the browser said, for a failure's message
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
-            # WHEN the page loads and its script calls openAccount, account, and account with a wrong key
+            # WHEN the page loads and its script calls openAccount, account, and account with the tampered token
             page.goto(f"{page_origin}/index.html")
             page.wait_for_selector("body[data-done=true]", timeout=PAGE_TIMEOUT_MS)
             results = json.loads(page.text_content("#results"))
@@ -147,9 +150,10 @@ def test_a_page_from_another_origin_calls_the_api_and_reads_the_error_type(plain
     assert results["open"]["errorType"] is None
     assert results["account"]["status"] == 200
     assert {k: results["account"]["body"]["data"]["account"][k] for k in ("id", "ownerId", "currency", "balance")} \
-        == {"id": account, "ownerId": "browser", "currency": "EUR", "balance": 0}
-    # AND the wrong key is refused with x-amzn-ErrorType readable by the page (exposed by CORS)
-    assert results["wrongKey"]["status"] == 401
-    assert results["wrongKey"]["errorType"] == "UnauthorizedException"
-    assert results["wrongKey"]["body"]["errors"][0]["errorType"] == "UnauthorizedException"
+        == {"id": account, "ownerId": acme.sub("alice"), "currency": "EUR", "balance": 0}
+    # AND the tampered token is refused with x-amzn-ErrorType readable by the page (exposed by CORS)
+    assert results["tampered"]["status"] == 401
+    assert results["tampered"]["errorType"] == "UnauthorizedException"
+    assert results["tampered"]["body"]["errors"][0]["errorType"] == "UnauthorizedException"
+    assert "data" not in results["tampered"]["body"]
     plain_dev.assert_alive()

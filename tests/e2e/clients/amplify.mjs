@@ -1,19 +1,31 @@
-// AWS Amplify JS v6, configured as for any AppSync API in API key mode, against `tenantry dev --tls`:
-// openAccount, a live onAccountUpdated subscription, a deposit, the `account` query; prints what it saw.
+// AWS Amplify JS v6 against `tenantry dev --tls`, configured as README's snippet shows: it signs a
+// dev user in with Amplify's own `signIn` at the twin's Cognito endpoint (`userPoolEndpoint`), then
+// in `userPool` mode opens an account, subscribes to onAccountUpdated, deposits, queries the
+// account; prints what it saw (and, in `wire.cognito`, which Cognito calls the sign-in made).
 // Node trusts the local CA through NODE_EXTRA_CA_CERTS (fetch and `ws` both use Node's TLS).
-import { DEPOSIT_AMOUNT, inputs, installWebSocket, run, waiter } from './common.mjs';
+import { DEPOSIT_AMOUNT, caller, inputs, installWebSocket, recordCognitoCalls, run, waiter } from './common.mjs';
 
 installWebSocket();
 const { Amplify } = await import('aws-amplify');
+const { fetchAuthSession, signIn } = await import('aws-amplify/auth');
 const { generateClient, CONNECTION_STATE_CHANGE, ConnectionState } = await import('aws-amplify/api');
 const { Hub } = await import('aws-amplify/utils');
 
-const { graphqlUrl, apiKey, accountId, documents, deadlineMs } = inputs();
+const { graphqlUrl, region, accountId, documents, deadlineMs } = inputs();
+const user = caller();
+recordCognitoCalls(user.cognitoEndpoint);
 
 await run(deadlineMs, async () => {
   Amplify.configure({
-    API: { GraphQL: { endpoint: graphqlUrl, region: 'us-east-1', defaultAuthMode: 'apiKey', apiKey } },
+    Auth: { Cognito: { userPoolId: user.userPoolId, userPoolClientId: user.userPoolClientId,
+                       userPoolEndpoint: user.cognitoEndpoint } },
+    API: { GraphQL: { endpoint: graphqlUrl, region, defaultAuthMode: 'userPool' } },
   });
+  const signedIn = await signIn({
+    username: user.username, password: user.password,
+    options: user.authFlowType ? { authFlowType: user.authFlowType } : undefined,
+  });
+  const { tokens } = await fetchAuthSession();
   const client = generateClient();
   const states = [];
   const connected = waiter((state) => state === ConnectionState.Connected);
@@ -26,7 +38,7 @@ await run(deadlineMs, async () => {
 
   const opened = await client.graphql({
     query: documents.open,
-    variables: { input: { accountId, ownerId: 'amplify', currency: 'EUR', commandId: `${accountId}-open` } },
+    variables: { input: { accountId, currency: 'EUR', commandId: `${accountId}-open` } },
   });
 
   const updates = [];
@@ -52,6 +64,8 @@ await run(deadlineMs, async () => {
   const account = await client.graphql({ query: documents.account, variables: { id: accountId } });
   subscription.unsubscribe();
   return {
+    signedIn,
+    idToken: { sub: tokens.idToken.payload.sub, token_use: tokens.idToken.payload.token_use },
     opened: opened.data.openAccount,
     deposited: deposited.data.deposit,
     update,

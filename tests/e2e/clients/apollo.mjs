@@ -1,20 +1,22 @@
 // Apollo Client with AWS's AppSync links (aws-appsync-auth-link for queries and mutations,
-// aws-appsync-subscription-link for the real-time protocol), API key auth, as their README wires
-// them: openAccount, a live onAccountUpdated subscription, a deposit, the `account` query.
+// aws-appsync-subscription-link for the real-time protocol), as their README wires them, in
+// AMAZON_COGNITO_USER_POOLS mode with the dev user's ID token the test passes in (`jwtToken`; the
+// links also take a function returning one, for a token that is refreshed): openAccount, a live
+// onAccountUpdated subscription, a deposit, the `account` query.
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { AUTH_TYPE, createAuthLink } from 'aws-appsync-auth-link';
 import { CONTROL_EVENTS_KEY, createSubscriptionHandshakeLink } from 'aws-appsync-subscription-link';
 import { tap } from 'rxjs';
 
-import { DEPOSIT_AMOUNT, inputs, installWebSocket, run, waiter } from './common.mjs';
+import { DEPOSIT_AMOUNT, caller, inputs, installWebSocket, run, waiter } from './common.mjs';
 
 installWebSocket();
-const { graphqlUrl, apiKey, accountId, documents, deadlineMs } = inputs();
+const { graphqlUrl, region, accountId, documents, deadlineMs } = inputs();
+const { idToken } = caller();
 
 await run(deadlineMs, async () => {
   const url = graphqlUrl;
-  const region = 'us-east-1';
-  const auth = { type: AUTH_TYPE.API_KEY, apiKey };
+  const auth = { type: AUTH_TYPE.AMAZON_COGNITO_USER_POOLS, jwtToken: idToken };
   // The subscription link tells when the server has acknowledged a subscription (start_ack) with a
   // control message, `{data: undefined, extensions: {controlMsgType: 'CONNECTED'}}`, passed on only
   // to operations whose context asks for control events. Apollo Client 4 drops every subscription
@@ -40,7 +42,7 @@ await run(deadlineMs, async () => {
 
   const opened = await client.mutate({
     mutation: gql(documents.open),
-    variables: { input: { accountId, ownerId: 'apollo', currency: 'EUR', commandId: `${accountId}-open` } },
+    variables: { input: { accountId, currency: 'EUR', commandId: `${accountId}-open` } },
   });
 
   const updates = [];

@@ -168,3 +168,26 @@ def test_reload_events_are_a_server_sent_event_stream(server, project):
 def _next_event(stream) -> dict | None:
     line = stream.readline().decode()
     return json.loads(line[len("data: "):]) if line.startswith("data: ") else None
+
+
+def test_the_console_says_what_reloaded(server, project):
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.frontends import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
+    require_chromium()
+    acme = server.tenants["acme"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            # GIVEN acme's console, open and signed in
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_S * 1000)
+            page.goto(f"http://{acme.host}/acme/")
+            page.wait_for_function("document.querySelector('#messages').textContent.includes('signed in as')")
+            # WHEN a resolver is edited THEN the console's message line says what reloaded
+            with edited(project / "resolvers" / "Query.ledger.js", "import { util }", "import { util  }"):
+                page.wait_for_function("document.querySelector('#messages').textContent"
+                                       ".includes('reloaded resolvers/Query.ledger.js')")
+        finally:
+            browser.close()

@@ -13,14 +13,15 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.apikeys import api_key_expiry, rfc3339
 from lambdas.handlers.settings import KeyRenewalSettings
+from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="key-renewal")
-tracer = Tracer(service="key-renewal")
+tracer = LazyTracer(service="key-renewal")   # the X-Ray SDK is imported at the first invocation
 metrics = Metrics(namespace="Tenantry", service="key-renewal")
 
 

@@ -1,9 +1,6 @@
 """Who may call what, end to end (issue 11 "Tests (security first)"): alice, bob and ops (in
-`admins`) as `tenantry dev` seeds them, each with a user-pool token, over HTTP and real-time.
-
-Needs the local identity work (helper "idlocal"): `tests.e2e.support.auth_headers(tenant, user)`
-returning the headers of a fresh token for a dev user of that tenant (`{"Authorization": <JWT>}`).
-Until that is on main, this module is skipped with that reason.
+`admins`) as `tenantry dev` seeds them, each with a user-pool token, over HTTP and real-time;
+`test_every_contract_field_as_alice_bob_and_ops` is the whole table of DESIGN section 3.
 """
 
 from __future__ import annotations
@@ -18,16 +15,9 @@ from gql.transport.appsync_auth import AppSyncJWTAuthentication
 from gql.transport.exceptions import TransportQueryError
 
 from tests.e2e import documents as doc
-from tests.e2e.support import AckedAppSyncTransport, TenantEndpoint, eventually, uid
+from tests.e2e.support import AckedAppSyncTransport, TenantEndpoint, auth_headers, eventually, uid
 
-try:
-    from tests.e2e.support import auth_headers
-except ImportError:          # the local identity work has not landed yet
-    auth_headers = None
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    auth_headers is None, reason="needs dev users' tokens: tests.e2e.support.auth_headers (local identity work, "
-                                 "helper idlocal) is not on this branch yet")]
+pytestmark = pytest.mark.e2e
 
 DEADLINE_S = 30    # so that a broken pipeline fails instead of hanging; not a performance check
 OPEN_MINE = f"mutation Open($input: OpenAccountInput!) {{ openAccount(input: $input) {{ {doc.RESULT} }} }}"
@@ -192,3 +182,74 @@ def test_on_my_accounts_updated_delivers_the_callers_updates_only(alice, bob):
     # THEN each received their own account's update only
     assert {u["accountId"] for u in alices_updates} == {alices}
     assert {u["accountId"] for u in bobs_updates} == {bobs}
+
+
+OK = "ok"
+UNAUTHORIZED = "Unauthorized"
+PUBLISH = ("mutation P($input: AccountUpdateInput!) { publishAccountUpdate(input: $input) { accountId } }")
+ON_ACCOUNT = "subscription S($id: ID!) { onAccountUpdated(accountId: $id) { accountId balance } }"
+
+
+def outcome(user: UserApi, query: str, variables: dict | None = None) -> str:
+    try:
+        user.execute(query, variables)
+    except TransportQueryError as exc:
+        return exc.errors[0]["errorType"]
+    return OK
+
+
+def subscribe_outcome(user: UserApi, query: str, variables: dict | None = None) -> str:
+    """`ok` once the start is acknowledged, or the errorType the subscription was refused with."""
+    async def run() -> str:
+        transport = user.realtime()
+        async with Client(transport=transport) as session:
+            first = asyncio.ensure_future(session.subscribe(
+                GraphQLRequest(query, variable_values=variables)).__anext__())
+            acked = asyncio.ensure_future(transport.acked.wait())
+            done, pending = await asyncio.wait({first, acked}, timeout=DEADLINE_S,
+                                               return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            if first in done and isinstance(first.exception(), TransportQueryError):
+                return first.exception().errors[0]["errors"][0]["errorType"]
+            assert acked in done, f"neither start_ack nor an error within {DEADLINE_S}s"
+            return OK
+    return asyncio.run(run())
+
+
+def test_every_contract_field_as_alice_bob_and_ops(alice, bob, ops):
+    # GIVEN alice's accounts (one with money, three empty ones to close) and bob's
+    mine, empties, bobs = open_own(alice, 1000), [open_own(alice, 0) for _ in range(3)], open_own(bob)
+    now = "2100-01-01T00:00:00Z"
+    update = {"input": {"accountId": mine, "balance": 1, "version": 99, "status": "OPEN", "updatedAt": now}}
+    # WHEN each of them calls each field on alice's accounts (for openAccount: as alice's owner)
+    calls = {
+        "account": lambda u, i: outcome(u, doc.GET_ACCOUNT, {"id": mine}),
+        "accounts (own)": lambda u, i: outcome(u, MY_ACCOUNTS),
+        "accounts (alice's)": lambda u, i: outcome(u, doc.ACCOUNTS, {"ownerId": alice.endpoint.sub("alice")}),
+        "ledger": lambda u, i: outcome(u, doc.LEDGER, {"accountId": mine}),
+        "accountAt": lambda u, i: outcome(u, doc.ACCOUNT_AT, {"id": mine}),
+        "openAccount (own)": lambda u, i: outcome(u, OPEN_MINE, {"input": {
+            "currency": "EUR", "commandId": uid("o")}}),
+        "openAccount (for alice)": lambda u, i: outcome(u, OPEN_MINE, {"input": {
+            "ownerId": alice.endpoint.sub("alice"), "currency": "EUR", "commandId": uid("o")}}),
+        "deposit": lambda u, i: outcome(u, doc.DEPOSIT, money(mine)),
+        "withdraw": lambda u, i: outcome(u, doc.WITHDRAW, money(mine)),
+        "transfer": lambda u, i: outcome(u, doc.TRANSFER, {"input": {
+            "fromAccountId": mine, "toAccountId": bobs, "amount": 5, "commandId": uid("t")}}),
+        "closeAccount": lambda u, i: outcome(u, doc.CLOSE, {"input": {"accountId": empties[i], "commandId": uid("c")}}),
+        "publishAccountUpdate": lambda u, i: outcome(u, PUBLISH, update),
+        "onAccountUpdated": lambda u, i: subscribe_outcome(u, ON_ACCOUNT, {"id": mine}),
+        "onMyAccountsUpdated": lambda u, i: subscribe_outcome(u, ON_MINE),
+    }
+    seen = {field: tuple(call(user, i) for i, user in enumerate((alice, bob, ops))) for field, call in calls.items()}
+    # THEN each answer is the one DESIGN section 3 gives (alice, bob, ops)
+    mine_only = (OK, UNAUTHORIZED, OK)
+    assert seen == {
+        "account": mine_only, "accounts (own)": (OK, OK, OK), "accounts (alice's)": mine_only,
+        "ledger": mine_only, "accountAt": mine_only,
+        "openAccount (own)": (OK, OK, OK), "openAccount (for alice)": mine_only,
+        "deposit": mine_only, "withdraw": mine_only, "transfer": mine_only, "closeAccount": mine_only,
+        "publishAccountUpdate": (UNAUTHORIZED,) * 3,
+        "onAccountUpdated": mine_only, "onMyAccountsUpdated": (OK, OK, OK),
+    }

@@ -4,8 +4,10 @@ Start-up, in this order, so each step can rely on the previous one:
 1. bind the API port (a busy port fails here, before anything slow happens); remove what a run
    that is gone left behind (`tenantry.local.devstate`);
 2. start the AWS emulator (moto) on a free loopback port;
-3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`) and
-   create what it declares in the emulator (`tenantry.local.applier.apply`);
+3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`),
+   create what it declares in the emulator (`tenantry.local.applier.apply`), restore its kept
+   event log and rebuild its read models from it (`tenantry.local.state`; `--fresh` discards the
+   kept state first), each step printed with the time it took;
 4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
    (over TLS with `--tls`: a local CA, `tenantry.local.tls`);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
@@ -30,16 +32,17 @@ import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from aiohttp import web
 
 from tenantry.local import activity, devstate, wiring
 from tenantry.appsync.auth import new_api_key
-from tenantry.local.devstate import DEV_JSON, write_dev_json
+from tenantry.local.devstate import DEV_JSON, STATE_DIR, write_dev_json
+from tenantry.local.state import DevState, StateInUseError
 from tenantry.appsync.server import AppSyncServer, TenantApi
 from tenantry.local.shutdown import Shutdown, StopRequested
 
@@ -67,6 +70,8 @@ class DevOptions:
     allow_remote: bool = False           # serve a non-loopback host despite the public IAM credentials
     tls: bool = False                    # https:// and wss:// with a local CA (Amplify needs wss://)
     log_format: str = "text"             # text | json (activity.FORMATS)
+    fresh: bool = False                  # discard the kept state (event logs) and start empty
+    state_dir: Path | None = None        # default: <root>/.tenantry/state
 
 
 @dataclass(frozen=True)
@@ -228,18 +233,19 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
                 options.root, workdir, say, ca_file=tls.ca_file if tls else None,
                 # EMF metric lines are for CloudWatch; at a terminal they drown everything else.
                 lambda_env=QUIET_LAMBDA_ENV if options.log_format == "text" else {}))
-            apis, urls = _add_tenants(options, platform, threads, say)
+            state = stack.enter_context(_kept_state(options, platform, say))
+            apis, urls = _add_tenants(options, platform, state, threads, say)
             if options.log_format == "text":
                 activity.quiet_powertools()
             server = AppSyncServer(apis, reapply=platform.reapply)
             stack.callback(devstate.remove_own_dev_json, dev_json)
-            announce = _announcer(urls, dev_json, platform, tls, say)
+            announce = _announcer(urls, dev_json, platform, tls, state, say)
             asyncio.run(_serve(sock, server, platform, threads, shutdown,
                                tls.server_context if tls else None, announce))
             say("stopping")
     except StopRequested:
         say("stopping")
-    except wiring.StartupError as exc:
+    except (wiring.StartupError, StateInUseError) as exc:
         _err(str(exc))
         return EXIT_FAILED
     finally:
@@ -262,7 +268,20 @@ def _tls(options: DevOptions) -> "LocalTLS":
     return local_tls(options.root / TLS_DIR, options.host)
 
 
-def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: ThreadPoolExecutor,
+@contextmanager
+def _kept_state(options: DevOptions, platform: "wiring.Platform", say: Callable[[str], None]) -> Iterator[DevState]:
+    state = DevState(options.state_dir or options.root / STATE_DIR, platform.emulator)
+    try:
+        if options.fresh:
+            removed = state.discard()
+            say(f"--fresh: discarding the kept state in {state.directory} "
+                f"({', '.join(p.name for p in removed) or 'none kept'}); starting empty")
+        yield state
+    finally:
+        state.close()
+
+
+def _add_tenants(options: DevOptions, platform: "wiring.Platform", state: DevState, threads: ThreadPoolExecutor,
                  say: Callable[[str], None]) -> tuple[dict[str, TenantApi], dict[str, Endpoints]]:
     apis: dict[str, TenantApi] = {}
     urls: dict[str, Endpoints] = {}
@@ -270,12 +289,13 @@ def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: Thre
         started = time.perf_counter()
         urls[name] = endpoints(name, options.host, options.port, options.tls)
         apis[name] = platform.add_tenant(name, urls[name], threads)
+        state.start_tenant(platform.tenants[name])
         say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
     return apis, urls
 
 
 def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Platform",
-               tls: "LocalTLS | None", say: Callable[[str], None]) -> Callable[[], None]:
+               tls: "LocalTLS | None", state: DevState, say: Callable[[str], None]) -> Callable[[], None]:
     def announce() -> None:
         for name, url in urls.items():
             say(f"{name}:")
@@ -287,7 +307,8 @@ def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Pla
         path = write_dev_json(dev_json, urls, emulator_url=platform.emulator.endpoint_url,
                               ca_file=tls.ca_file if tls else None)
         say(f"wrote {path}")
-        say("state is in memory: it ends when tenantry dev stops")
+        say(f"state: event logs kept in {state.directory} (read models rebuilt from them at start; "
+            "--fresh starts empty)")
         say("ready")
     return announce
 

@@ -1,0 +1,180 @@
+"""What `tenantry dev` keeps between runs: each tenant's event log, and only that.
+
+Everything else is derived from it at start, the event-sourced way:
+1. `restore`: the log (`.tenantry/state/<tenant>/events.jsonl`, `tenantry.local.state.log`) is
+   read and checked (`tenantry.local.state.restore`) and its good events are put straight into
+   the tenant's declared event table in moto, under the backend's lock and without stream
+   records: the publisher does not see them again (no second trip through Kinesis, no live-update
+   storm) and the log observer does not see them (they are not appended a second time);
+2. `rebuild`: the projector's own code (`build_runtime`, idempotent and version-guarded, no
+   publisher) folds them into the declared read models, through `tenantry.ops.replay.rebuild`,
+   which also verifies every row and ledger entry against the event store.
+
+Not kept: stream positions (DynamoDB Streams and Kinesis start empty; the read models are rebuilt
+instead), failure queues, the S3 archive and spilled snapshots, API keys. Which table is the event
+store and which are the read models comes from the declaration: the functions' environment
+(`lambdas.handlers.settings`), as the Lambdas themselves learn it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambdas.handlers import settings as env
+from tenantry.local import activity
+from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
+from tenantry.local.model import LocalTenant
+
+from .log import EventLog, EventLogs
+from .restore import HeldBack, LogProblem, Restored, read_log, set_aside
+
+__all__ = ["DevState", "HeldBack", "LogProblem", "Restored", "StateInUseError", "TenantTables"]
+
+log = logging.getLogger("tenantry.local.state")
+
+EVENT_LOG = "events.jsonl"
+LOCK_FILE = ".lock"
+
+
+class StateInUseError(Exception):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(f"{directory} is in use by another tenantry dev: stop it, or give this run "
+                         "its own --state-dir")
+        self.directory = directory
+
+
+class UndeclaredEventStoreError(Exception):
+    def __init__(self, tenant: str, found: list[str]) -> None:
+        super().__init__(f"{tenant}: expected one event table in the functions' {env.EVENTS_TABLE}, found {found}")
+        self.tenant = tenant
+        self.found = found
+
+
+@dataclass(frozen=True)
+class TenantTables:
+    events: str
+    accounts: str | None            # the active read models (None: no projector declared)
+    ledger: str | None
+
+    @classmethod
+    def declared(cls, local: LocalTenant) -> "TenantTables":
+        environments = [f.environment for f in local.functions.values()]
+        events = sorted({e[env.EVENTS_TABLE] for e in environments if e.get(env.EVENTS_TABLE)})
+        if len(events) != 1:
+            raise UndeclaredEventStoreError(local.tenant, events)
+        projector = next((e for e in environments if e.get(env.ACCOUNTS_TABLE) and e.get(env.LEDGER_TABLE)), {})
+        return cls(events[0], projector.get(env.ACCOUNTS_TABLE), projector.get(env.LEDGER_TABLE))
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    aggregates: int
+    events: int
+    problem: str | None = None      # why (some of) the read models could not be rebuilt
+
+
+class DevState:
+    """The state directory of one run: locked for the run, one log per tenant."""
+
+    def __init__(self, directory: Path, emulator: Emulator) -> None:
+        self.directory = directory
+        self.emulator = emulator
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:    # released by the kernel when the process ends, however it ends
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(self._lock)
+            raise StateInUseError(directory) from exc
+        self.logs = EventLogs()
+        emulator.observe_writes(self.logs.observe)
+
+    def discard(self) -> list[Path]:
+        """--fresh: remove every tenant's kept state; the folders removed."""
+        removed = [p for p in sorted(self.directory.iterdir()) if p.is_dir()]
+        for folder in removed:
+            shutil.rmtree(folder)
+        return removed
+
+    def log_path(self, tenant: str) -> Path:
+        return self.directory / tenant / EVENT_LOG
+
+    def restore(self, local: LocalTenant) -> tuple[Restored, Path | None]:
+        """The tenant's good events into its event table; the log opened for appending. The
+        damaged log's new place, when it had to be moved aside."""
+        tables = TenantTables.declared(local)
+        restored = read_log(self.log_path(local.tenant), local.tenant)
+        aside = set_aside(restored, local.tenant) if restored.damaged else None
+        put_quietly(self.emulator, local.region, tables.events, restored.items)
+        self.logs.keep(tables.events, EventLog(self.log_path(local.tenant), local.tenant).start_syncing())
+        return restored, aside
+
+    def rebuild(self, local: LocalTenant) -> Rebuilt:
+        """The read models folded from the restored event table by the projector's code."""
+        from tenantry.ops.replay import ReplayError, rebuild
+        from tenantry.ops.resources import Clients, PipelineNames
+
+        tables = TenantTables.declared(local)
+        if tables.accounts is None or tables.ledger is None:
+            return Rebuilt(0, 0, "no projector declared: nothing to rebuild")
+        ddb = self.emulator.client("dynamodb", local.region)
+        # The event store is the only source here: the stream, bucket and other clients are unused.
+        names = PipelineNames(local.tenant, tables.events, tables.accounts, tables.ledger, stream="", bucket="")
+        try:
+            result = rebuild(Clients(ddb, None, None, None, None), names, clear=False, progress=None)
+        except ReplayError as exc:
+            return Rebuilt(0, 0, str(exc))
+        return Rebuilt(result.aggregates, result.events)
+
+    def start_tenant(self, local: LocalTenant) -> int:
+        """Restore, then rebuild, each reported as a start-up step; the events restored."""
+        tenant, started = local.tenant, time.perf_counter()
+        restored, aside = self.restore(local)
+        damage = (f"{len(restored.problems)} lines not restored, {len(restored.held_back)} accounts held back"
+                  if restored.damaged else "ok")
+        activity.startup(tenant, "restore", started, f"{len(restored.items)} events, {restored.aggregates} "
+                         f"accounts from {restored.path}", damage, events=len(restored.items),
+                         aggregates=restored.aggregates, problems=len(restored.problems),
+                         held_back=len(restored.held_back))
+        for line in [*map(str, restored.problems), *map(str, restored.held_back)]:
+            log.warning("%s: %s", tenant, line)
+        if aside is not None:
+            log.warning("%s: the damaged log was moved, unchanged, to %s (reasons in %s); %s now holds the "
+                        "%d events restored, and new events follow them", tenant, aside,
+                        aside.with_suffix(".txt").name, restored.path.name, len(restored.items))
+        started = time.perf_counter()
+        rebuilt = self.rebuild(local) if restored.items else Rebuilt(0, 0)
+        activity.startup(tenant, "rebuild", started, f"read models of {rebuilt.aggregates} accounts from "
+                         f"{rebuilt.events} events (projector replay)", rebuilt.problem or "ok",
+                         aggregates=rebuilt.aggregates, events=rebuilt.events)
+        return len(restored.items)
+
+    def close(self) -> None:
+        self.logs.close()
+        os.close(self._lock)
+
+
+def put_quietly(emulator: Emulator, region: str, table: str, items: list[dict[str, Any]]) -> None:
+    """Put `items` into moto's table directly: no request (so no log observer), no stream record
+    (so no publisher). moto 5.2's `Table.put_item` adds a stream record only when the table has a
+    `stream_shard`; it is detached for the load, under the lock every request to that backend
+    takes, so no reader sees the table without it."""
+    if not items:
+        return
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_table = dynamodb_backends[FAKE_ACCOUNT_ID][region].get_table(table)
+    with emulator.backend_lock("dynamodb", region):
+        shard, moto_table.stream_shard = moto_table.stream_shard, None
+        try:
+            for item in items:
+                moto_table.put_item(item, overwrite=True)
+        finally:
+            moto_table.stream_shard = shard

@@ -23,10 +23,16 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lambdas.banking.projections import ACCOUNTS
+from lambdas.eventstore.envelope import EventEnvelope
+from lambdas.eventstore.projection import BatchOutcome, InMemoryReadModel, ProjectionRuntime
+from lambdas.eventstore.readmodel_dynamodb import to_item
+from lambdas.eventstore.store import StoredEvent
 from lambdas.handlers import settings as env
 from tenantry.local import activity
 from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
@@ -116,22 +122,17 @@ class DevState:
         self.logs.keep(tables.events, EventLog(self.log_path(local.tenant), local.tenant).start_syncing())
         return restored, aside
 
-    def rebuild(self, local: LocalTenant) -> Rebuilt:
-        """The read models folded from the restored event table by the projector's code."""
-        from tenantry.ops.replay import ReplayError, rebuild
-        from tenantry.ops.resources import Clients, PipelineNames
-
+    def rebuild(self, local: LocalTenant, restored: Restored) -> Rebuilt:
+        """The declared read models, folded from the restored events by the projector's code."""
         tables = TenantTables.declared(local)
         if tables.accounts is None or tables.ledger is None:
             return Rebuilt(0, 0, "no projector declared: nothing to rebuild")
-        ddb = self.emulator.client("dynamodb", local.region)
-        # The event store is the only source here: the stream, bucket and other clients are unused.
-        names = PipelineNames(local.tenant, tables.events, tables.accounts, tables.ledger, stream="", bucket="")
-        try:
-            result = rebuild(Clients(ddb, None, None, None, None), names, clear=False, progress=None)
-        except ReplayError as exc:
-            return Rebuilt(0, 0, str(exc))
-        return Rebuilt(result.aggregates, result.events)
+        read_model, outcome = replay(restored.envelopes)
+        put_quietly(self.emulator, local.region, tables.accounts, [to_item(r) for r in read_model.rows.values()])
+        put_quietly(self.emulator, local.region, tables.ledger, [to_item(e) for e in read_model.entries.values()])
+        problem = f"{len(outcome.failed)} accounts could not be projected: {sorted(outcome.failed)[:10]}" \
+            if outcome.failed else None
+        return Rebuilt(len(read_model.rows), outcome.stats.events_applied, problem)
 
     def start_tenant(self, local: LocalTenant) -> int:
         """Restore, then rebuild, each reported as a start-up step; the events restored."""
@@ -150,7 +151,7 @@ class DevState:
                         "%d events restored, and new events follow them", tenant, aside,
                         aside.with_suffix(".txt").name, restored.path.name, len(restored.items))
         started = time.perf_counter()
-        rebuilt = self.rebuild(local) if restored.items else Rebuilt(0, 0)
+        rebuilt = self.rebuild(local, restored) if restored.items else Rebuilt(0, 0)
         activity.startup(tenant, "rebuild", started, f"read models of {rebuilt.aggregates} accounts from "
                          f"{rebuilt.events} events (projector replay)", rebuilt.problem or "ok",
                          aggregates=rebuilt.aggregates, events=rebuilt.events)
@@ -159,6 +160,30 @@ class DevState:
     def close(self) -> None:
         self.logs.close()
         os.close(self._lock)
+
+
+class _RestoredEvents:
+    """The restored events as the projection runtime's event store (its gap fill reads here)."""
+
+    def __init__(self, envelopes: list[EventEnvelope]) -> None:
+        self._by_aggregate: dict[str, list[EventEnvelope]] = {}
+        for envelope in envelopes:
+            self._by_aggregate.setdefault(envelope.aggregate_id, []).append(envelope)
+
+    def read(self, aggregate_id: str, *, from_version: int = 1, to_version: int | None = None) -> Iterator[StoredEvent]:
+        for envelope in sorted(self._by_aggregate.get(aggregate_id, ()), key=lambda e: e.version):
+            if from_version <= envelope.version <= (to_version or envelope.version):
+                yield StoredEvent(envelope)
+
+
+def replay(envelopes: list[EventEnvelope]) -> tuple[InMemoryReadModel, BatchOutcome]:
+    """The projector's runtime and projection (version guard, gap fill, coalescing: one commit per
+    account) over the restored events, with no publisher (nobody is subscribed at start, and a
+    restart is no news), into memory: writing the result straight into moto's tables takes a
+    fraction of the 800-odd requests the projector's DynamoDB adapter would send for 10,000 events."""
+    read_model = InMemoryReadModel(ACCOUNTS.version_field)
+    runtime = ProjectionRuntime(ACCOUNTS, read_model, _RestoredEvents(envelopes))   # type: ignore[arg-type]
+    return read_model, runtime.project(envelopes)
 
 
 def put_quietly(emulator: Emulator, region: str, table: str, items: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdas.eventstore import keys as k
+from lambdas.eventstore.envelope import EventEnvelope
 from lambdas.eventstore.errors import CorruptEventError
 from lambdas.handlers.publisher import publishable
 
@@ -57,6 +58,7 @@ class HeldBack:
 class Restored:
     path: Path
     items: list[Item] = field(default_factory=list)          # gap-free per aggregate, in log order
+    envelopes: list[EventEnvelope] = field(default_factory=list)    # the items' events, same order
     problems: list[LogProblem] = field(default_factory=list)
     held_back: list[HeldBack] = field(default_factory=list)
 
@@ -73,7 +75,7 @@ def read_log(path: Path, tenant: str) -> Restored:
     restored = Restored(path)
     if not path.exists():
         return restored
-    good: dict[tuple[str, int], tuple[int, Item]] = {}      # key -> (line, item)
+    good: dict[tuple[str, int], tuple[int, Item, EventEnvelope]] = {}      # key -> (line, item, event)
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             reason = _check_line(raw, number, tenant, good)
@@ -83,14 +85,17 @@ def read_log(path: Path, tenant: str) -> Restored:
                 break
             if reason:
                 restored.problems.append(LogProblem(path, number, reason))
-    restored.items, restored.held_back = _without_gaps(good)
+    kept, restored.held_back = _without_gaps(good)
+    restored.items = [item for item, _ in kept]
+    restored.envelopes = [envelope for _, envelope in kept]
     return restored
 
 
 _UNREADABLE_FORMAT = "format"
 
 
-def _check_line(raw: bytes, number: int, tenant: str, good: dict[tuple[str, int], tuple[int, Item]]) -> str | None:
+def _check_line(raw: bytes, number: int, tenant: str,
+                good: dict[tuple[str, int], tuple[int, Item, EventEnvelope]]) -> str | None:
     """None when the line is a header or a good item (added to `good`), else why not."""
     if not raw.endswith(b"\n"):
         return "truncated (the line does not end): not restored"
@@ -113,9 +118,9 @@ def _check_line(raw: bytes, number: int, tenant: str, good: dict[tuple[str, int]
     if envelope.tenant_id != tenant:
         return f"{key[0]} v{key[1]}: an event of tenant {envelope.tenant_id!r}, not {tenant!r}: not restored"
     if key in good:
-        first, kept = good[key]
+        first, kept, _ = good[key]
         return None if kept == item else f"{key[0]} v{key[1]}: differs from line {first}, which is kept"
-    good[key] = (number, item)
+    good[key] = (number, item, envelope)
     return None
 
 
@@ -134,7 +139,8 @@ def _key(item: Item) -> tuple[str, int]:
     return aggregate_id, int(number)
 
 
-def _without_gaps(good: dict[tuple[str, int], tuple[int, Item]]) -> tuple[list[Item], list[HeldBack]]:
+def _without_gaps(good: dict[tuple[str, int], tuple[int, Item, EventEnvelope]]
+                  ) -> tuple[list[tuple[Item, EventEnvelope]], list[HeldBack]]:
     versions: dict[str, list[int]] = {}
     for aggregate_id, version in good:
         versions.setdefault(aggregate_id, []).append(version)
@@ -146,9 +152,9 @@ def _without_gaps(good: dict[tuple[str, int], tuple[int, Item]]) -> tuple[list[I
             restored_to += 1
         if restored_to < len(found):
             held[aggregate_id] = HeldBack(aggregate_id, restored_to, tuple(found[restored_to:]))
-    items = [item for (aggregate_id, version), (_, item) in sorted(good.items(), key=lambda kv: kv[1][0])
-             if aggregate_id not in held or version <= held[aggregate_id].restored_to]
-    return items, sorted(held.values(), key=lambda h: h.aggregate_id)
+    kept = [(item, envelope) for (aggregate_id, version), (_, item, envelope) in sorted(good.items(), key=lambda kv: kv[1][0])
+            if aggregate_id not in held or version <= held[aggregate_id].restored_to]
+    return kept, sorted(held.values(), key=lambda h: h.aggregate_id)
 
 
 def set_aside(restored: Restored, tenant: str) -> Path:

@@ -7,6 +7,7 @@ applied to the embedded emulator, so the event table is the one the program decl
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from pathlib import Path
@@ -26,6 +27,7 @@ from tenantry.local.applier import apply
 from tenantry.local.state import DevState, StateInUseError, TenantTables
 from tenantry.local.state.log import header, item_line, puts
 from tenantry.local.state.restore import read_log
+from tenantry.local.state.users import USERS_FILE, keep_subs
 from tenantry.mocks import declare
 from tenantry.ops.replay import verify
 from tests.e2e.support import ROOT
@@ -264,3 +266,43 @@ def test_a_log_of_an_unknown_format_version_restores_nothing_and_is_kept(tmp_pat
     # WHEN it is read THEN line 1 is named and nothing is restored from it
     restored = read_log(path, TENANT)
     assert [p.line for p in restored.problems] == [1] and restored.items == []
+
+
+# -- dev users ---------------------------------------------------------------------------------
+def _pool_with_alice(emulator) -> tuple[object, str]:  # noqa: F811
+    idp = emulator.client("cognito-idp", "eu-west-1")
+    pool = idp.create_user_pool(PoolName="acme-users")["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=pool, Username="alice")
+    return idp, pool
+
+
+def _sub(idp, pool: str, username: str) -> str:
+    attributes = idp.admin_get_user(UserPoolId=pool, Username=username)["UserAttributes"]
+    return next(a["Value"] for a in attributes if a["Name"] == "sub")
+
+
+def _token_sub(idp, pool: str, username: str) -> str:
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="dev",
+                                         ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])["UserPoolClient"]
+    idp.admin_set_user_password(UserPoolId=pool, Username=username, Password="Passw0rd!x", Permanent=True)
+    token = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                    AuthParameters={"USERNAME": username, "PASSWORD": "Passw0rd!x"}
+                                    )["AuthenticationResult"]["IdToken"]
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def test_a_dev_user_keeps_the_same_sub_after_a_restart(emulator, tmp_path):  # noqa: F811
+    # GIVEN alice seeded in a run, her sub saved
+    users = tmp_path / "acme" / USERS_FILE
+    idp, pool = _pool_with_alice(emulator)
+    first = keep_subs(emulator, "eu-west-1", pool, users)["alice"]
+    assert first == _sub(idp, pool, "alice")
+    # WHEN the next run seeds her again (moto makes a new sub)
+    emulator.reset()
+    idp, pool = _pool_with_alice(emulator)
+    assert _sub(idp, pool, "alice") != first
+    keep_subs(emulator, "eu-west-1", pool, users)
+    # THEN she has her saved sub back, as an attribute and in her tokens
+    assert _sub(idp, pool, "alice") == first and _token_sub(idp, pool, "alice") == first
+    assert json.loads(users.read_text()) == {"alice": first}

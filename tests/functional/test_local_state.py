@@ -269,10 +269,14 @@ def test_a_log_of_an_unknown_format_version_restores_nothing_and_is_kept(tmp_pat
 
 
 # -- dev users ---------------------------------------------------------------------------------
+ALICE = "alice@acme.dev.local"
+
+
 def _pool_with_alice(emulator) -> tuple[object, str]:  # noqa: F811
+    """As acme declares it: users sign in with their e-mail (moto then makes the sub the username)."""
     idp = emulator.client("cognito-idp", "eu-west-1")
-    pool = idp.create_user_pool(PoolName="acme-users")["UserPool"]["Id"]
-    idp.admin_create_user(UserPoolId=pool, Username="alice")
+    pool = idp.create_user_pool(PoolName="acme-users", UsernameAttributes=["email"])["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=pool, Username=ALICE, MessageAction="SUPPRESS")
     return idp, pool
 
 
@@ -296,13 +300,13 @@ def test_a_dev_user_keeps_the_same_sub_after_a_restart(emulator, tmp_path):  # n
     # GIVEN alice seeded in a run, her sub saved
     users = tmp_path / "acme" / USERS_FILE
     idp, pool = _pool_with_alice(emulator)
-    first = keep_subs(emulator, "eu-west-1", pool, users)["alice"]
-    assert first == _sub(idp, pool, "alice")
+    first = keep_subs(emulator, "eu-west-1", pool, [ALICE], users)[ALICE]
+    assert first == _sub(idp, pool, ALICE)
     # WHEN the next run seeds her again (moto makes a new sub)
     emulator.reset()
     idp, pool = _pool_with_alice(emulator)
-    assert _sub(idp, pool, "alice") != first
-    keep_subs(emulator, "eu-west-1", pool, users)
+    assert _sub(idp, pool, ALICE) != first
+    keep_subs(emulator, "eu-west-1", pool, [ALICE], users)
     # THEN she has her saved sub back, as an attribute and in her tokens
-    assert _sub(idp, pool, "alice") == first and _token_sub(idp, pool, "alice") == first
-    assert json.loads(users.read_text()) == {"alice": first}
+    assert _sub(idp, pool, ALICE) == first and _token_sub(idp, pool, ALICE) == first
+    assert json.loads(users.read_text()) == {ALICE: first}

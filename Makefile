@@ -11,10 +11,12 @@ UV_VERSION := 0.13.9
 .PHONY: dev test install lock bench clean
 
 CLIENTS := tests/e2e/clients
+# GraphiQL and React, as their npm releases, for the console `tenantry dev` serves.
+CONSOLE := platform/tenantry/console
 # The browser test drives Debian's Chromium; never a browser that Playwright would download.
 CHROMIUM := /usr/bin/chromium
 
-$(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json $(CLIENTS)/package-lock.json
+$(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json $(CLIENTS)/package-lock.json $(CONSOLE)/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Exactly the locked versions, each checked against its hash (pip and the build backend too).
@@ -29,6 +31,11 @@ $(STAMP): pyproject.toml $(LOCK) resolvers/package-lock.json $(CLIENTS)/package-
 	@if command -v npm >/dev/null; then npm ci --prefix $(CLIENTS) --no-audit --no-fund --silent \
 	  || echo "npm ci failed: the Amplify and Apollo client tests will be skipped"; \
 	  else echo "node not found: the Amplify and Apollo client tests will be skipped"; fi
+	@# The console's GraphiQL needs Node to install (never at run time); without it the console
+	@# says so and the rest of `tenantry dev` works.
+	@if command -v npm >/dev/null; then npm ci --prefix $(CONSOLE) --no-audit --no-fund --silent \
+	  || echo "npm ci failed: the console will run without GraphiQL"; \
+	  else echo "node not found: the console will run without GraphiQL"; fi
 	@# Debian's Chromium for the browser test, where this machine lets us (root with apt-get);
 	@# quiet, non-interactive, and never failing the install: otherwise the test skips.
 	@if [ -x $(CHROMIUM) ]; then :; \

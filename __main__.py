@@ -19,6 +19,9 @@ except TenantConfigError as exc:
     # RunError prints the message without a Python traceback.
     raise pulumi.RunError(str(exc)) from exc
 
+for warning in tenant.warnings:
+    pulumi.log.warn(f"tenants/{tenant.name}.yaml: {warning}")
+
 aws_config = pulumi.Config("aws")
 stack_region = aws_config.get("region")
 if stack_region and stack_region != tenant.region:

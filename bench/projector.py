@@ -42,7 +42,7 @@ def run(events: int, accounts: int, batch_size: int, seed: int = 7) -> dict:
 
     rng, ctx = random.Random(seed), CommandContext(actor="bench")
     with mock_aws():
-        names = PipelineNames.for_tenant("bench")
+        names = PipelineNames.for_tenant("bench", bucket="bench-archive")
         clients = Clients.create(region="us-east-1")
         stream_arn = create_pipeline(clients, names)
         os.environ.update(lambda_environment(names))

@@ -18,15 +18,15 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
 
 from lambdas.eventstore import keys as k
+from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="archiver")
 tracer = Tracer(service="archiver")
-metrics = Metrics(namespace="Tenantry", service="archiver")
+metrics = telemetry.handler_metrics("archiver")
 
 
 def shard_of(record: dict) -> str:
@@ -77,9 +77,10 @@ def archiver() -> Archiver:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     logger.append_keys(tenant_id=settings().tenant_id)
+    telemetry.for_tenant(metrics, settings().tenant_id)
     records = event.get("Records", [])
     key = archiver().archive(records)
     logger.info("archived", extra={"key": key, "records": len(records)})
-    metrics.add_metric(name="EventsArchived", unit=MetricUnit.Count, value=len(records))
+    telemetry.count(metrics, telemetry.EVENTS_ARCHIVED, len(records))
     # All or nothing: a failed put raises, and Lambda retries (or bisects) the batch.
     return {"batchItemFailures": []}

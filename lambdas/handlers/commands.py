@@ -6,10 +6,9 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import AppSyncResolver
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from lambdas.banking.commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
@@ -18,12 +17,14 @@ from lambdas.banking.queries import AccountAt
 from lambdas.banking.service import BankingService
 from lambdas.eventstore.dynamodb import DynamoDBEventStore, S3SnapshotSpill
 from lambdas.eventstore.envelope import CommandContext
-from lambdas.handlers.graphql_errors import from_domain_error, from_validation_error, internal_failure
+from lambdas.handlers import telemetry
+from lambdas.handlers.graphql_errors import (VALIDATION_ERROR, from_domain_error, from_validation_error,
+                                           internal_failure)
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="commands")
 tracer = Tracer(service="commands")
-metrics = Metrics(namespace="Tenantry", service="commands")
+metrics = telemetry.handler_metrics("commands")
 app = AppSyncResolver()
 
 
@@ -83,14 +84,14 @@ def account_at(id: str, version: int | None = None, at: str | None = None) -> di
 @app.exception_handler(DomainError)
 def domain_error(exc: DomainError) -> dict:
     logger.info("command rejected", extra={"error_type": exc.error_type})
-    metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=1)
+    telemetry.count_rejection(metrics, settings().tenant_id, exc.error_type)
     return from_domain_error(exc)
 
 
 @app.exception_handler(ValidationError)
 def validation_error(exc: ValidationError) -> dict:
     logger.info("command invalid", extra={"errors": exc.error_count()})
-    metrics.add_metric(name="CommandsRejected", unit=MetricUnit.Count, value=1)
+    telemetry.count_rejection(metrics, settings().tenant_id, VALIDATION_ERROR)
     return from_validation_error(exc)
 
 
@@ -102,7 +103,7 @@ def unexpected_error(exc: Exception) -> dict:
     line under that id has the traceback (and, from the logger's keys, the tenant and request)."""
     error_id = getattr(app.lambda_context, "aws_request_id", None) or str(uuid.uuid4())
     logger.exception("internal failure", extra={"error_id": error_id}, exc_info=exc)
-    metrics.add_metric(name="InternalFailures", unit=MetricUnit.Count, value=1)
+    telemetry.count(metrics, telemetry.INTERNAL_FAILURES)
     return internal_failure(error_id)
 
 
@@ -111,5 +112,6 @@ def unexpected_error(exc: Exception) -> dict:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> Any:
     logger.append_keys(tenant_id=settings().tenant_id, field=event.get("info", {}).get("fieldName"))
-    metrics.add_metric(name="Commands", unit=MetricUnit.Count, value=1)
+    telemetry.for_tenant(metrics, settings().tenant_id)
+    telemetry.count(metrics, telemetry.COMMANDS)
     return app.resolve(event, context)

@@ -21,6 +21,15 @@ INTERNAL_FAILURE = "InternalFailure"
 _SCALARS = (str, int, float, bool, type(None))
 
 
+def _subclasses(cls: type) -> list[type]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+def rejection_types() -> tuple[str, ...]:
+    """Every errorType a command can be rejected with: the domain's, and input validation."""
+    return tuple(sorted({c.error_type for c in _subclasses(DomainError)} | {VALIDATION_ERROR}))
+
+
 def appsync_error(error_type: str, message: str, info: dict[str, Any] | None = None) -> dict:
     return {"error": {"message": message, "type": error_type, "info": info or {}}}
 

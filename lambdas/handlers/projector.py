@@ -19,8 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from pydantic import ValidationError
@@ -40,11 +39,12 @@ from lambdas.eventstore.projection import (
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from lambdas.handlers.appsync_publisher import AppSyncPublisher
 from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
+from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="projector")
 tracer = Tracer(service="projector")
-metrics = Metrics(namespace="Tenantry", service="projector")
+metrics = telemetry.handler_metrics("projector")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 # Accounts of one batch are projected side by side: each is a read-model write and an AppSync call.
 PARALLEL_AGGREGATES = 8
@@ -123,13 +123,14 @@ def runtime() -> ProjectionRuntime:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     logger.append_keys(tenant_id=settings().tenant_id)
+    telemetry.for_tenant(metrics, settings().tenant_id)
     records = event.get("Records", [])
     outcome = project_records(runtime(), records)
     for aggregate_id, exc in outcome.failed.items():
         logger.warning("aggregate failed", extra={"aggregate_id": aggregate_id, "error": repr(exc),
                                                   "poison": isinstance(exc, POISON_ERRORS)})
-    metrics.add_metric(name="EventsApplied", unit=MetricUnit.Count, value=outcome.stats.events_applied)
-    metrics.add_metric(name="ReadModelWrites", unit=MetricUnit.Count, value=outcome.stats.commits)
+    telemetry.count(metrics, telemetry.EVENTS_APPLIED, outcome.stats.events_applied)
+    telemetry.count(metrics, telemetry.READ_MODEL_WRITES, outcome.stats.commits)
     raise_if_poison_heads(records, head_poison(records, outcome))
 
     def record_handler(record: KinesisStreamRecord) -> None:

@@ -26,8 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
 from pydantic import ValidationError
 
 from lambdas.banking.events import registry as account_events
@@ -37,11 +36,12 @@ from lambdas.eventstore.envelope import EventEnvelope
 from lambdas.eventstore.errors import CorruptEventError
 from lambdas.eventstore.events import EventRegistry
 from lambdas.handlers.poison import PoisonRecord, raise_if_poison_heads
+from lambdas.handlers import telemetry
 from lambdas.handlers.settings import Settings
 
 logger = Logger(service="publisher")
 tracer = Tracer(service="publisher")
-metrics = Metrics(namespace="Tenantry", service="publisher")
+metrics = telemetry.handler_metrics("publisher")
 
 MAX_RECORDS_PER_PUT = 500
 MAX_BYTES_PER_PUT = 5 * 1024 * 1024
@@ -198,7 +198,7 @@ def log_failures(outcome: PublishOutcome) -> None:
             extra={"aggregate_id": failed.aggregate_id, "version": failed.version,
                    "sequence_number": failed.sequence_number, "reason": failed.reason})
     if outcome.poison:
-        metrics.add_metric(name="PoisonEvents", unit=MetricUnit.Count, value=len(outcome.poison))
+        telemetry.count(metrics, telemetry.POISON_EVENTS, len(outcome.poison))
     if outcome.held_back:
         logger.warning("events held back behind a poison item", extra={"held_back": outcome.held_back})
 
@@ -208,13 +208,14 @@ def log_failures(outcome: PublishOutcome) -> None:
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     logger.append_keys(tenant_id=settings().tenant_id)
+    telemetry.for_tenant(metrics, settings().tenant_id)
     records = event.get("Records", [])
     outcome = stream_publisher().publish(records)
-    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=outcome.sent)
+    telemetry.count(metrics, telemetry.EVENTS_PUBLISHED, outcome.sent)
     log_failures(outcome)
     if not outcome.failed:
         return {"batchItemFailures": []}
     first = outcome.failed[0]
     raise_if_poison_heads(records, first.as_poison() if first.poison else None)
-    metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+    telemetry.count(metrics, telemetry.PUBLISH_FAILURES)
     return {"batchItemFailures": [{"itemIdentifier": first.sequence_number}]}

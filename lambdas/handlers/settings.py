@@ -17,9 +17,12 @@ EVENT_STREAM = "EVENT_STREAM"          # Kinesis stream name
 ARCHIVE_BUCKET = "ARCHIVE_BUCKET"      # snapshot spill + event archive
 GRAPHQL_URL = "GRAPHQL_URL"            # projector -> publishAccountUpdate (SigV4)
 SNAPSHOT_INTERVAL = "SNAPSHOT_INTERVAL"
+API_ID = "API_ID"                      # key renewal: the tenant's AppSync API ...
+API_KEY_ID = "API_KEY_ID"              # ... the key it extends ...
+API_KEY_EXPIRES_DAYS = "API_KEY_EXPIRES_DAYS"   # ... and for how long
 
 ALL = (TENANT_ID, EVENTS_TABLE, ACCOUNTS_TABLE, LEDGER_TABLE, EVENT_STREAM, ARCHIVE_BUCKET,
-       GRAPHQL_URL, SNAPSHOT_INTERVAL)
+       GRAPHQL_URL, SNAPSHOT_INTERVAL, API_ID, API_KEY_ID, API_KEY_EXPIRES_DAYS)
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,18 @@ class Settings:
             graphql_url=env.get(GRAPHQL_URL, ""),
             snapshot_interval=int(env.get(SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_INTERVAL)),
         )
+
+
+@dataclass(frozen=True)
+class KeyRenewalSettings:
+    """What the key renewal function reads (`lambdas.handlers.key_renewal`)."""
+
+    tenant_id: str
+    api_id: str
+    api_key_id: str
+    expires_days: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "KeyRenewalSettings":
+        env = os.environ if env is None else env
+        return cls(env[TENANT_ID], env[API_ID], env[API_KEY_ID], int(env[API_KEY_EXPIRES_DAYS]))

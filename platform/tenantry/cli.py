@@ -12,7 +12,9 @@ SUBCOMMAND_MODULES = [
     "tenantry.cli_tenant",
     "tenantry.cli_preview",
     "tenantry.local.cli",
+    "tenantry.local.token",
     "tenantry.ops.cli",
+    "tenantry.cli_keys",
 ]
 
 

@@ -20,8 +20,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     except TenantConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    for warning in config.warnings():
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in config.warnings:
+        print(f"warning: tenants/{config.name}.yaml: {warning}", file=sys.stderr)
     harness = declare_with_harness(config, root)
     resources = harness.declared()
     if args.json:

@@ -78,9 +78,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{root / f'Pulumi.{name}.yaml'}: missing stack file for tenant {name} "
                   f"(run `tenantry tenant new` or create it)", file=sys.stderr)
         else:
+            for warning in result.warnings:
+                print(f"warning: tenants/{name}.yaml: {warning}", file=sys.stderr)
             print(f"ok: tenants/{name}.yaml")
-            for warning in result.warnings():
-                print(f"warning: {warning}", file=sys.stderr)
     return 1 if failed else 0
 
 

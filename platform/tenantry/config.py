@@ -16,6 +16,9 @@ from typing import Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lambdas.apikeys import MAX_DAYS as MAX_API_KEY_DAYS
+from lambdas.apikeys import MIN_DAYS as MIN_API_KEY_DAYS
+
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 TENANT_NAME_RULE = "lowercase letter, then 1-30 of a-z, 0-9 or '-' (it becomes part of every AWS name)"
 TENANTS_DIR = "tenants"
@@ -28,9 +31,16 @@ AWS_REGIONS = (
     "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2",
     "ap-northeast-3", "sa-east-1", "me-south-1", "af-south-1",
 )
+# Opt-in regions: disabled in every account until someone enables them (AWS console, Account >
+# AWS Regions, or `aws account enable-region`); until then every call there fails. Allowed, but
+# named as such in the allowed values and warned about by `validate`, `preview` and `pulumi`.
+OPT_IN_REGIONS = ("eu-central-2", "eu-south-1", "me-south-1", "af-south-1")
 # `sandbox`: demos and tests; the only tier that may enable an API key (a full-access credential).
 TIERS = ("sandbox", "basic", "standard", "premium")
 SANDBOX_TIER = "sandbox"
+# The retention values CloudWatch Logs accepts (PutRetentionPolicy; botocore's `Days` shape).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
 API_LOG_LEVELS = ("NONE", "ERROR", "ALL")
 RESERVED_TAG_KEYS = ("tenant", "tier", "managed-by")
 READ_MODEL_SLOTS = ("blue", "green")
@@ -144,12 +154,21 @@ class TenantConfig(BaseModel):
     projector_batch_size: int = Field(default=100, ge=1, le=10000)
     projector_parallelization_factor: int = Field(default=1, ge=1, le=10)
     snapshot_interval: int = Field(default=10, ge=1, le=1000)
+    # S3 lifecycle days are positive integers; expiry must come after the transition (below).
     archive_retention_days: int = Field(default=3650, ge=1)
-    archive_glacier_transition_days: int = Field(default=90, ge=1)
-    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    log_retention_days: Literal[LOG_RETENTION_DAYS] = 30  # type: ignore[valid-type]
+    alarm_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Subscribed to the alarm topic; AWS mails a confirmation link. Only partly managed "
+                    "by the provider: AWS refuses to unsubscribe a pending subscription, so destroying an "
+                    "unconfirmed one (address changed or removed) only drops it from Pulumi's state and it "
+                    "stays on the topic until the topic is deleted.")
     tags: dict[str, str] = Field(default_factory=dict)
     deletion_protection: bool = True
-    api_key_expires_days: int = Field(default=365, ge=1, le=365)
+    api_key_expires_days: int = Field(default=365, ge=MIN_API_KEY_DAYS, le=MAX_API_KEY_DAYS)
+    # `tenantry keys check` fails when the deployed key has fewer days left than this; below
+    # `api_key_expires_days` (a freshly renewed key must pass).
+    api_key_renew_days_before: int = Field(default=7, ge=0, le=MAX_API_KEY_DAYS - 1)
     api_log_level: Literal[API_LOG_LEVELS] = "ERROR"  # type: ignore[valid-type]
     # What one GraphQL request may cost (AppSync's queryDepthLimit / resolverCountLimit). Our
     # deepest query is 3 levels; 16 still admits GraphQL IDEs' introspection queries.
@@ -176,19 +195,35 @@ class TenantConfig(BaseModel):
             raise ValueError("shard_count is required when stream_mode is PROVISIONED")
         if self.stream_mode is StreamMode.ON_DEMAND and self.shard_count is not None:
             raise ValueError("shard_count is only allowed when stream_mode is PROVISIONED")
-        if self.archive_glacier_transition_days >= self.archive_retention_days:
-            raise ValueError("archive_glacier_transition_days must be below archive_retention_days")
         if self.auth.api_key and self.tier != SANDBOX_TIER:
             raise ValueError(f"auth.api_key may be true only for tier: {SANDBOX_TIER} "
                              "(an API key is a full-access credential, for demos and tests)")
+        if self.api_key_renew_days_before >= self.api_key_expires_days:
+            raise ValueError(f"api_key_renew_days_before must be below api_key_expires_days "
+                             f"({self.api_key_expires_days})")
         return self
 
+    @property
     def warnings(self) -> tuple[str, ...]:
-        """What `validate` and `preview` say about a valid but risky file."""
+        """What `validate`, `preview` and `pulumi` say about a valid file: values AWS accepts only
+        after a step outside this program, and settings that are risky on purpose."""
+        found = []
+        if self.region in OPT_IN_REGIONS:
+            found.append(f"region: {self.region} is an opt-in region: enable it for the account first "
+                         f"(AWS console, Account > AWS Regions), or every call there fails")
         if self.auth.api_key:
-            return (f"{self.name}: auth.api_key is on: anyone holding the key may call every field "
-                    "as a full-access service (sandbox only; never ship it in a frontend)",)
-        return ()
+            found.append("auth.api_key is on: anyone holding the key may call every field as a "
+                         "full-access service (sandbox only; never ship it in a frontend)")
+        return tuple(found)
+
+
+# Fields a tenant file may no longer set, and why: a clear error, never a silently ignored setting.
+REMOVED_FIELDS = {
+    "archive_glacier_transition_days": (
+        "removed: it never applied. S3 lifecycle transitions skip objects under 128 KB, and each archive "
+        "object is one batch of at most 100 events (about 15 KB gzip); delete the line "
+        "(archive_retention_days still expires the archive)"),
+}
 
 
 @dataclass(frozen=True)
@@ -214,7 +249,10 @@ class TenantConfigError(Exception):
 
 # Fields whose allowed values the annotations cannot say: a pattern, and a bool spelled as YAML
 # (top-level bools have no allowed-values hint on purpose).
-_ALLOWED_SPECIAL = {"name": TENANT_NAME_RULE, "read_models.standby": "true, false"}
+_ALLOWED_SPECIAL = {
+    "name": TENANT_NAME_RULE, "read_models.standby": "true, false",
+    "region": ", ".join(f"{r} (opt-in: enable it first)" if r in OPT_IN_REGIONS else r for r in AWS_REGIONS),
+}
 
 
 def _choices(annotation: object) -> str | None:
@@ -291,10 +329,13 @@ def _problems(exc: ValidationError) -> tuple[Problem, ...]:
 def parse_tenant(data: object, file: Path) -> TenantConfig:
     if not isinstance(data, dict):
         raise TenantConfigError(file, (Problem("(file)", "must be a YAML mapping of field: value"),))
+    removed = tuple(Problem(field, why) for field, why in REMOVED_FIELDS.items() if field in data)
     try:
-        config = TenantConfig.model_validate(data)
+        config = TenantConfig.model_validate({k: v for k, v in data.items() if k not in REMOVED_FIELDS})
     except ValidationError as exc:
-        raise TenantConfigError(file, _problems(exc)) from exc
+        raise TenantConfigError(file, removed + _problems(exc)) from exc
+    if removed:
+        raise TenantConfigError(file, removed)
     if config.name != file.stem:
         raise TenantConfigError(file, (Problem("name", f"must equal the file name '{file.stem}'"),))
     return config

@@ -38,3 +38,6 @@ class ResourceType:
     GRAPHQL_API = "aws:appsync/graphQLApi:GraphQLApi"
     DATA_SOURCE = "aws:appsync/dataSource:DataSource"
     RESOLVER = "aws:appsync/resolver:Resolver"
+    USER_POOL = "aws:cognito/userPool:UserPool"
+    USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+    USER_GROUP = "aws:cognito/userGroup:UserGroup"

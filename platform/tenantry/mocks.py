@@ -108,7 +108,9 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any], region: str, accou
         a = arn("kinesis", f"stream/{physical}")
         return {"id": a, "name": physical, "arn": a}
     if typ == "aws:s3/bucket:Bucket":
-        b = inputs.get("bucket") or name
+        # No `bucket`: Pulumi autonames it `<logical name>-<7 random hex>`, lowercased; offline the
+        # suffix is derived from the resource, so every evaluation of a stack gets the same name.
+        b = inputs.get("bucket") or f"{name}-{_short_id(seed, 7)}".lower()
         return {"id": b, "bucket": b, "arn": f"arn:aws:s3:::{b}", "region": region,
                 "bucketDomainName": f"{b}.s3.amazonaws.com",
                 "bucketRegionalDomainName": f"{b}.s3.{region}.amazonaws.com"}
@@ -155,7 +157,7 @@ def mock_outputs(typ: str, name: str, inputs: dict[str, Any], region: str, accou
             "REALTIME": f"wss://{api_id}.appsync-realtime-api.{region}.amazonaws.com/graphql"}}
     if typ == "aws:appsync/apiKey:ApiKey":
         key_id = "da2-" + _short_id(seed)
-        return {"id": f"{inputs.get('apiId')}:{key_id}", "key": key_id,
+        return {"id": f"{inputs.get('apiId')}:{key_id}", "key": key_id, "apiKeyId": key_id,
                 "arn": arn("appsync", f"apis/{inputs.get('apiId')}/apikeys/{key_id}")}
     if typ == "aws:appsync/dataSource:DataSource":
         return {"id": f"{inputs.get('apiId')}-{physical}",

@@ -47,6 +47,8 @@ SUMMARIES: dict[str, Callable[[dict], str]] = {
     ResourceType.DATA_SOURCE: lambda i: f"type={i.get('type')}" + (
         f" table={(i.get('dynamodbConfig') or {}).get('tableName')}" if i.get("dynamodbConfig") else ""),
     ResourceType.RESOLVER: lambda i: f"{i.get('type')}.{i.get('field')} data_source={i.get('dataSource')}",
+    "aws:scheduler/schedule:Schedule": lambda i: (
+        f"{i.get('scheduleExpression')} target={(i.get('target') or {}).get('arn')}"),
     ResourceType.GRAPHQL_API: lambda i: (
         f"auth={i.get('authenticationType')}+"
         f"{','.join(p.get('authenticationType', '') for p in i.get('additionalAuthenticationProviders') or [])}"),

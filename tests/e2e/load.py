@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 
 from tests.e2e import documents as doc
-from tests.e2e.support import TenantEndpoint
+from tests.e2e.support import TenantEndpoint, auth_headers
 
 REQUEST_TIMEOUT_S = 60
 COMMAND_REJECTIONS = {"InsufficientFunds", "ConcurrencyConflict"}
@@ -63,10 +63,12 @@ MALFORMED = (
               lambda a: _graphql(doc.ACCOUNT_AT, {"id": a, "at": "0318-04-27T04:59:20Z"})),
     Malformed("2,000 aliases", 200, "ResolverCountLimitExceeded", lambda a: _graphql(
         "{ " + " ".join(f'a{i}: account(id: "{a}") {{ id }}' for i in range(2000)) + " }")),
-    Malformed("publish with an API key", 200, "Unauthorized", lambda a: _graphql(doc.PUBLISH, {"input": {
+    Malformed("publish as a user", 200, "Unauthorized", lambda a: _graphql(doc.PUBLISH, {"input": {
         "accountId": a, "balance": 1, "version": 1, "status": "OPEN", "updatedAt": "2024-01-01T00:00:00Z"}})),
-    Malformed("wrong API key", 401, "UnauthorizedException", lambda a: _graphql(doc.GET_ACCOUNT, {"id": a}),
-              {"x-api-key": "da2-not-a-key"}),
+    Malformed("not a token", 401, "UnauthorizedException", lambda a: _graphql(doc.GET_ACCOUNT, {"id": a}),
+              {"Authorization": "not-a-token"}),
+    Malformed("an API key where none is declared", 401, "UnauthorizedException",
+              lambda a: _graphql(doc.GET_ACCOUNT, {"id": a}), {"Authorization": None, "x-api-key": "da2-not-a-key"}),
 )
 
 
@@ -101,11 +103,14 @@ class Account:
 
 
 class Client:
-    """One connection to one tenant's API."""
+    """One connection to one tenant's API, as one dev user (ops, an admin, by default: the mix
+    moves money between accounts of several owners)."""
 
-    def __init__(self, endpoint: TenantEndpoint, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, endpoint: TenantEndpoint, ssl_context: ssl.SSLContext | None = None,
+                 user: str = "ops") -> None:
         self.endpoint = endpoint
         self._ssl = ssl_context
+        self._auth = auth_headers(endpoint, user)
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "Client":
@@ -119,8 +124,9 @@ class Client:
 
     async def post(self, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
         assert self._http is not None
-        async with self._http.post(self.endpoint.graphql_url, data=body, headers={
-                "content-type": "application/json", "x-api-key": self.endpoint.api_key, **(headers or {})}) as r:
+        sent = {"content-type": "application/json", **self._auth, **(headers or {})}
+        async with self._http.post(self.endpoint.graphql_url, data=body,
+                                   headers={k: v for k, v in sent.items() if v is not None}) as r:
             text = await r.text()
             try:
                 return r.status, json.loads(text)
@@ -271,7 +277,7 @@ class Subscriber:
         from gql import Client as GqlClient, GraphQLRequest
         from tests.e2e.support import realtime_transport
 
-        transport = realtime_transport(self.endpoint, ssl=self.ssl)
+        transport = realtime_transport(self.endpoint, "ops", ssl=self.ssl)
         try:
             async with GqlClient(transport=transport) as session:
                 request = GraphQLRequest(doc.ON_UPDATE, variable_values={"accountId": self.account.id})

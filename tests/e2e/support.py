@@ -1,4 +1,10 @@
-"""Helpers of the e2e suite and the benchmark: `tenantry dev` as a subprocess, gql clients."""
+"""Helpers of the e2e suite and the benchmark: `tenantry dev` as a subprocess, gql clients.
+
+Callers are the tenants' dev users (alice, bob, ops in admins: `dev.users` of the tenant files),
+signed in at the dev server's Cognito endpoint (the embedded emulator) as `tenantry token` signs
+them in: `auth_headers(tenant, user)` for raw HTTP, `Api(tenant, user)` and
+`realtime_transport(tenant, user)` for gql. The example tenants declare no API key.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +19,13 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from gql import Client, GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
-from gql.transport.appsync_auth import AppSyncApiKeyAuthentication
+from gql.transport.appsync_auth import AppSyncJWTAuthentication
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +34,71 @@ TENANTS = ("acme", "globex")
 TENANTRY = [str(Path(sys.executable).with_name("tenantry"))]     # the installed console script
 
 
+USERS = ("alice", "bob", "ops")         # the default dev users; ops is in admins
+TOKEN_REUSE_S = 30 * 60                 # dev tokens live an hour: sign in again well before
+
+
 @dataclass(frozen=True)
 class TenantEndpoint:
     name: str
     graphql_url: str
     realtime_url: str
-    api_key: str
+    emulator_url: str                   # the dev server's Cognito endpoint
+    region: str = ""
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    issuer: str = ""
+    users: dict = field(default_factory=dict, hash=False)   # dev user -> username, password, sub, groups
+    api_key: str | None = None          # only where the tenant enables one
+    archive_bucket: str = ""           # the declared (autonamed) archive bucket
 
     @property
     def host(self) -> str:
         return self.graphql_url.split("/")[2]
+
+    def sub(self, user: str) -> str:
+        return self.users[user]["sub"]
+
+
+def endpoint_from(name: str, values: dict, emulator_url: str) -> TenantEndpoint:
+    known = {f for f in TenantEndpoint.__dataclass_fields__ if f not in ("name", "emulator_url")}
+    return TenantEndpoint(name, emulator_url=emulator_url, **{k: v for k, v in values.items() if k in known})
+
+
+_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
+
+
+def user_tokens(tenant: TenantEndpoint, user: str) -> dict[str, str]:
+    """A dev user's fresh tokens (IdToken, AccessToken), signed in as `tenantry token` does."""
+    import boto3
+
+    from tenantry.local.devusers import sign_in
+    from tenantry.local.emulator import FAKE_CREDENTIALS
+
+    credentials = tenant.users[user]
+    idp = boto3.session.Session().client("cognito-idp", region_name=tenant.region,
+                                         endpoint_url=tenant.emulator_url, **FAKE_CREDENTIALS)
+    return sign_in(idp, tenant.user_pool_id, tenant.user_pool_client_id,
+                   credentials["username"], credentials["password"])
+
+
+def user_token(tenant: TenantEndpoint, user: str, kind: str = "IdToken") -> str:
+    """A dev user's token, reused for a while (signing in costs a round trip to the emulator)."""
+    key = (tenant.graphql_url, user, kind)
+    with _tokens_lock:
+        cached = _tokens.get(key)
+        if cached is not None and time.monotonic() - cached[1] < TOKEN_REUSE_S:
+            return cached[0]
+    token = user_tokens(tenant, user)[kind]
+    with _tokens_lock:
+        _tokens[key] = (token, time.monotonic())
+    return token
+
+
+def auth_headers(tenant: TenantEndpoint, user: str = "alice") -> dict[str, str]:
+    """What a signed-in frontend sends: the user's ID token, raw, in `Authorization`."""
+    return {"Authorization": user_token(tenant, user)}
 
 
 LAST_LINES = 60
@@ -129,7 +190,8 @@ def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT, env: dict | N
             process.kill()
             raise RuntimeError("tenantry dev did not become ready:\n" + "\n".join(lines))
     document = json.loads(dev_json.read_text())
-    tenants = {name: TenantEndpoint(name, **values) for name, values in document["tenants"].items()}
+    tenants = {name: endpoint_from(name, values, document["emulator_url"])
+               for name, values in document["tenants"].items()}
     return DevServer(process, lines, tenants, document.get("emulator_url"), dev_json)
 
 
@@ -166,15 +228,27 @@ def uid(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-class Api:
-    """Synchronous helpers over gql's AIOHTTPTransport, for one tenant and one key."""
+def http_transport(endpoint: TenantEndpoint, user: str = "alice", ssl: Any = None,
+                   headers: dict | None = None) -> AIOHTTPTransport:
+    """gql's HTTP transport as `user` (`headers` replace the user's, e.g. another tenant's token)."""
+    extra = {"ssl": ssl} if ssl is not None else {}
+    return AIOHTTPTransport(url=endpoint.graphql_url, headers=headers or auth_headers(endpoint, user), **extra)
 
-    def __init__(self, endpoint: TenantEndpoint, api_key: str | None = None) -> None:
+
+class Api:
+    """Synchronous helpers over gql's AIOHTTPTransport, for one tenant and one caller."""
+
+    def __init__(self, endpoint: TenantEndpoint, user: str = "alice", headers: dict | None = None) -> None:
         self.endpoint = endpoint
-        self.api_key = api_key or endpoint.api_key
+        self.user = user
+        self.headers = headers
+
+    @property
+    def sub(self) -> str:
+        return self.endpoint.sub(self.user)
 
     async def aexecute(self, query: str, variables: dict | None = None) -> dict:
-        transport = AIOHTTPTransport(url=self.endpoint.graphql_url, headers={"x-api-key": self.api_key})
+        transport = http_transport(self.endpoint, self.user, headers=self.headers)
         async with Client(transport=transport) as session:
             return await session.execute(GraphQLRequest(query, variable_values=variables))
 
@@ -209,8 +283,10 @@ class AckedAppSyncTransport(AppSyncWebsocketsTransport):
         return parsed
 
 
-def realtime_transport(endpoint: TenantEndpoint, api_key: str | None = None, ssl: Any = None) -> AckedAppSyncTransport:
+def realtime_transport(endpoint: TenantEndpoint, user: str = "alice", ssl: Any = None,
+                       token: str | None = None) -> AckedAppSyncTransport:
+    """gql's AppSync WebSocket transport with its JWT auth, as `user` (or with `token`)."""
     extra = {"ssl": ssl} if ssl is not None else {}
     return AckedAppSyncTransport(
         url=endpoint.realtime_url,
-        auth=AppSyncApiKeyAuthentication(host=endpoint.host, api_key=api_key or endpoint.api_key), **extra)
+        auth=AppSyncJWTAuthentication(host=endpoint.host, jwt=token or user_token(endpoint, user)), **extra)

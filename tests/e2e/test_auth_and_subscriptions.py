@@ -1,4 +1,4 @@
-"""Auth per tenant, the IAM-only publish mutation, and live subscription updates."""
+"""Auth per tenant (dev users' tokens), the IAM-only publish mutation, and live subscription updates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 
 from tests.e2e import documents as doc
-from tests.e2e.support import Api, realtime_transport
+from tests.e2e.support import Api, auth_headers, realtime_transport, user_token
 from tests.e2e.test_commands import money, open_account
 
 pytestmark = pytest.mark.e2e
@@ -17,10 +17,27 @@ pytestmark = pytest.mark.e2e
 UPDATE_TIMEOUT_S = 30   # a deadline so a broken pipeline fails instead of hanging; not a perf check
 
 
-def test_other_tenants_key_is_refused(acme, globex):
+def test_other_tenants_token_is_refused(acme, globex):
+    # GIVEN globex's alice, signed in at globex's pool
     with pytest.raises(TransportQueryError) as caught:
-        Api(acme, api_key=globex.api_key).execute(doc.GET_ACCOUNT, {"id": "x"})
+        Api(acme, headers=auth_headers(globex, "alice")).execute(doc.GET_ACCOUNT, {"id": "x"})
+    # THEN acme's API refuses her token as a whole
     assert caught.value.errors[0]["errorType"] == "UnauthorizedException"
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-api-key": "da2-0123456789abcdef0123456789"},
+                                     {"Authorization": "not-a-token"}])
+def test_no_token_an_api_key_or_garbage_is_refused(acme, headers):
+    # GIVEN a tenant that declares no API key WHEN a caller brings none of its modes' credentials
+    with pytest.raises(TransportQueryError) as caught:
+        Api(acme, headers=headers or {"content-type": "application/json"}).execute(doc.GET_ACCOUNT, {"id": "x"})
+    assert caught.value.errors[0]["errorType"] == "UnauthorizedException"
+
+
+def test_an_access_token_is_accepted_too(acme):
+    # AppSync takes both token uses of the pool (client id in `client_id` rather than `aud`)
+    headers = {"Authorization": user_token(acme, "alice", "AccessToken")}
+    assert Api(acme, headers=headers).execute(doc.GET_ACCOUNT, {"id": "nobody"}) == {"account": None}
 
 
 def test_each_tenant_serves_its_own_data(acme, globex):
@@ -28,18 +45,19 @@ def test_each_tenant_serves_its_own_data(acme, globex):
     assert Api(globex).execute(doc.ACCOUNT_AT, {"id": account_id})["accountAt"] is None
 
 
-def test_publish_is_refused_with_an_api_key(acme):
+@pytest.mark.parametrize("user", ["alice", "ops"])
+def test_publish_is_refused_to_users_even_admins(acme, user):
     update = {"accountId": "a", "balance": 1, "version": 1, "status": "OPEN",
               "updatedAt": "2024-01-01T00:00:00Z"}
     with pytest.raises(TransportQueryError) as caught:
-        Api(acme).execute(doc.PUBLISH, {"input": update})
+        Api(acme, user).execute(doc.PUBLISH, {"input": update})
     assert caught.value.errors[0]["errorType"] == "Unauthorized"
     assert caught.value.data == {"publishAccountUpdate": None}
 
 
-def test_realtime_refuses_other_tenants_key(acme, globex):
+def test_realtime_refuses_other_tenants_token(acme, globex):
     async def connect():
-        async with Client(transport=realtime_transport(acme, api_key=globex.api_key)):
+        async with Client(transport=realtime_transport(acme, token=user_token(globex, "alice"))):
             pass
     with pytest.raises(TransportServerError):
         asyncio.run(connect())

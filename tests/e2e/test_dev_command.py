@@ -15,36 +15,68 @@ import time
 import pytest
 
 from tests.e2e import documents as doc
-from tests.e2e.support import ROOT, TENANTRY, Api, free_port, start_dev, stop_dev
+from tests.e2e.support import ROOT, TENANTRY, USERS, Api, free_port, start_dev, stop_dev
+from tests.functional.local_support.tokens import claims_of
 
 pytestmark = pytest.mark.e2e
 
 QUICKSTART = ROOT / "README.md"
 
 
-def test_dev_json_lists_every_tenant_with_its_endpoints(dev):
+def test_dev_json_lists_every_tenant_with_its_endpoints_pool_and_dev_users(dev):
     for name, endpoint in dev.tenants.items():
         assert endpoint.graphql_url.endswith(f"/{name}/graphql")
         assert endpoint.realtime_url.startswith("ws://") and endpoint.realtime_url.endswith(f"/{name}/graphql/realtime")
-        assert endpoint.api_key.startswith("da2-")
+        assert endpoint.api_key is None            # the example tenants declare no API key
+        assert endpoint.issuer == f"https://cognito-idp.{endpoint.region}.amazonaws.com/{endpoint.user_pool_id}"
+        assert set(endpoint.users) == set(USERS)
+        assert endpoint.users["ops"]["groups"] == ["admins"] and endpoint.users["alice"]["groups"] == []
+        assert endpoint.users["alice"]["username"] == f"alice@{name}.dev.local"
+        # the archive bucket as declared (autonamed), for `tenantry replay` / `redrive` locally
+        assert re.fullmatch(rf"tenantry-{name}-archive-[0-9a-f]{{7}}", endpoint.archive_bucket)
     assert {"acme", "globex"} <= set(dev.tenants)
-    assert len({e.api_key for e in dev.tenants.values()}) == len(dev.tenants)
+    subs = [u["sub"] for e in dev.tenants.values() for u in e.users.values()]
+    assert len(set(subs)) == len(subs)
 
 
-def test_output_prints_each_endpoint_before_ready(dev):
+def test_output_prints_each_endpoint_and_dev_user_before_ready(dev):
     before_ready = dev.output[: dev.output.index("ready")]
     for endpoint in dev.tenants.values():
-        for value in (endpoint.graphql_url, endpoint.realtime_url, endpoint.api_key):
+        for value in (endpoint.graphql_url, endpoint.realtime_url, endpoint.user_pool_id,
+                      *(u["username"] for u in endpoint.users.values())):
             assert any(value in line for line in before_ready)
+
+
+def test_tenantry_token_prints_a_token_the_server_accepts(dev, acme):
+    # WHEN `tenantry token` signs alice in
+    done = subprocess.run([*TENANTRY, "token", "--tenant", "acme", "--user", "alice", "--dev-json",
+                           str(dev.dev_json)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    # THEN it is alice's ID token, and the API takes it
+    assert claims_of(token)["sub"] == acme.sub("alice") and claims_of(token)["token_use"] == "id"
+    assert Api(acme, headers={"Authorization": token}).execute(doc.GET_ACCOUNT, {"id": "nobody"}) == {"account": None}
+
+
+def test_tenantry_token_names_the_dev_users_of_an_unknown_one(dev):
+    done = subprocess.run([*TENANTRY, "token", "--tenant", "acme", "--user", "carol", "--dev-json",
+                           str(dev.dev_json)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "no dev user 'carol'" in done.stderr and "alice, bob, ops" in done.stderr
+
+
+def project(folder, server) -> None:
+    """A project root whose .tenantry/dev.json is `server`'s (what the README's snippets read)."""
+    (folder / ".tenantry").mkdir(parents=True)
+    shutil.copy(server.dev_json, folder / ".tenantry" / "dev.json")
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")      # where `tenantry` finds the root
+    (folder / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
 
 
 def test_readme_python_snippet_runs(dev, tmp_path):
     # GIVEN the quickstart's Python block, run from a directory whose .tenantry/dev.json is this server's
     snippet = re.search(r"```python\n(.*?)```", QUICKSTART.read_text(), re.S).group(1)
-    (tmp_path / ".tenantry").mkdir()
-    (tmp_path / ".tenantry" / "dev.json").write_text(json.dumps(
-        {"tenants": {n: {"graphql_url": e.graphql_url, "realtime_url": e.realtime_url, "api_key": e.api_key}
-                     for n, e in dev.tenants.items()}}))
+    project(tmp_path, dev)
     (tmp_path / "snippet.py").write_text(snippet)
     # WHEN it runs THEN it sees the deposit arrive on the subscription
     done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -58,12 +90,11 @@ def test_readme_tls_snippet_runs(tmp_path):
     try:
         text = QUICKSTART.read_text()
         snippet = re.search(r"```python\n(.*?)```", text[text.index("### Browsers, Amplify and TLS"):], re.S).group(1)
-        project = tmp_path / "project"
-        (project / ".tenantry").mkdir(parents=True)
-        shutil.copy(server.dev_json, project / ".tenantry" / "dev.json")
-        (project / "snippet.py").write_text(snippet)
+        folder = tmp_path / "project"
+        project(folder, server)
+        (folder / "snippet.py").write_text(snippet)
         # WHEN it runs THEN it reaches the API over https, trusting the local CA
-        done = subprocess.run([sys.executable, "snippet.py"], cwd=project, capture_output=True, text=True, timeout=60)
+        done = subprocess.run([sys.executable, "snippet.py"], cwd=folder, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "{'account': None}" in done.stdout
         assert json.loads(server.dev_json.read_text())["tenants"]["acme"]["graphql_url"].startswith("https://")
@@ -75,10 +106,7 @@ def test_readme_tls_snippet_runs(tmp_path):
 def test_readme_curl_snippet_opens_an_account(dev, tmp_path):
     # GIVEN the quickstart's shell block that calls curl, and this server's dev.json
     snippet = next(b for b in re.findall(r"```sh\n(.*?)```", QUICKSTART.read_text(), re.S) if "curl" in b)
-    (tmp_path / ".tenantry").mkdir()
-    (tmp_path / ".tenantry" / "dev.json").write_text(json.dumps(
-        {"tenants": {n: {"graphql_url": e.graphql_url, "realtime_url": e.realtime_url, "api_key": e.api_key}
-                     for n, e in dev.tenants.items()}}))
+    project(tmp_path, dev)
     # WHEN it runs (twice: the commandId makes the second a harmless repeat)
     for _ in range(2):
         done = subprocess.run(["bash", "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=60)

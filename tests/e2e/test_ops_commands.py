@@ -13,7 +13,7 @@ import yaml
 from gql import Client, GraphQLRequest
 
 from tests.e2e import documents as doc
-from tests.e2e.support import (ROOT, TENANTRY, Api, copy_project, eventually, free_port, realtime_transport,
+from tests.e2e.support import (ROOT, TENANTRY, Api, auth_headers, copy_project, eventually, free_port, realtime_transport,
                                start_dev, stop_dev, uid)
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,7 @@ def test_replay_without_a_standby_slot_is_refused(dev):
 
 def test_replay_rebuilds_switches_and_the_new_slot_keeps_projecting(blue_green):
     root, server = blue_green
-    api = Api(server.tenants["acme"])
+    api = Api(server.tenants["acme"], "ops")
     # GIVEN an account with history, projected into the active (blue) slot
     account = history(api)
     before = snapshot(api, account)
@@ -75,7 +75,7 @@ def test_replay_rebuilds_switches_and_the_new_slot_keeps_projecting(blue_green):
 
 
 async def deposit_while_subscribed(api: Api, account: str) -> dict:
-    transport = realtime_transport(api.endpoint)
+    transport = realtime_transport(api.endpoint, "ops")
     async with Client(transport=transport) as session:
         async def first_update() -> dict:
             async for result in session.subscribe(GraphQLRequest(doc.ON_UPDATE, variable_values={"accountId": account})):
@@ -92,13 +92,13 @@ def test_redrive_of_an_empty_failure_queue_is_a_no_op(dev):
     assert "redrove 0/0 messages" in done.stdout
 
 
-def test_the_re_apply_route_needs_the_tenants_key(dev, acme, globex):
+def test_the_re_apply_route_needs_the_runs_control_key(dev, acme):
     # GIVEN the local `pulumi up` route of a running platform
     url = acme.graphql_url.replace("/acme/graphql", "/_tenantry/acme/apply")
-    for key in (None, globex.api_key):
-        headers = {"content-type": "application/json", **({"x-api-key": key} if key else {})}
+    for credentials in ({}, auth_headers(acme, "ops"), {"x-tenantry-control-key": "guessed"}):
+        headers = {"content-type": "application/json", **credentials}
         request = urllib.request.Request(url, data=b"{}", method="POST", headers=headers)
-        # WHEN it is called without acme's key THEN it is refused, as the API would be
+        # WHEN it is called without the run's control key (even by an admin user) THEN it is refused
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=30)
         assert caught.value.code == 401

@@ -47,7 +47,8 @@ def make_world(monkeypatch, snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL):
     for key, value in QUIET_ENV.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
-        names = PipelineNames.for_tenant(TENANT)
+        # A hand-made pipeline, not a declared one: any bucket name will do.
+        names = PipelineNames.for_tenant(TENANT, bucket=f"{TENANT}-test-archive")
         clients = Clients.create(region=REGION)
         stream_arn = create_pipeline(clients, names)
         for key, value in lambda_environment(names, snapshot_interval=snapshot_interval).items():

@@ -282,3 +282,41 @@ def test_through_lambda_js_a_bad_instant_is_a_validation_error(invoke, dynamodb)
                                              None, None, {}, ["id"], "{ id }"))
     [error] = outcome.errors
     assert (error["errorType"], error["errorInfo"]) == ("ValidationError", {"fields": ["at"]})
+
+
+def emitted_metrics(capsys) -> list[tuple[str, str, dict, float]]:
+    """(namespace, metric, dimensions, value) of every EMF record the handler printed."""
+    found = []
+    for line in capsys.readouterr().out.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        record = json.loads(line)
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            [names] = directive["Dimensions"]
+            for metric in directive["Metrics"]:
+                found.append((directive["Namespace"], metric["Name"], {n: record[n] for n in names},
+                              sum(record[metric["Name"]])))
+    return found
+
+
+def test_every_command_metric_carries_the_tenant_as_the_alarms_and_dashboard_read_it(
+        invoke, dynamodb, events_table, capsys):
+    # GIVEN one accepted command, one rejected and one that fails internally (an unreadable history)
+    from lambdas.handlers import telemetry
+
+    open_account(invoke, "victim")
+    mutation(invoke, "deposit", accountId="ghost", amount=5, commandId="d0")
+    corrupt_event_type(dynamodb, events_table, "victim", 1)
+    capsys.readouterr()
+    # WHEN they run again and their metrics are flushed
+    open_account(invoke, "other")
+    mutation(invoke, "deposit", accountId="ghost", amount=5, commandId="d1")
+    mutation(invoke, "deposit", accountId="victim", amount=5, commandId="d2")
+    found = emitted_metrics(capsys)
+    # THEN each is in the contract's namespace with exactly the contract's dimensions
+    own = telemetry.COMMANDS.dimensions(TENANT)
+    assert sorted((name, value) for ns, name, dims, value in found if dims == own and ns == telemetry.NAMESPACE) == [
+        ("Commands", 1), ("Commands", 1), ("Commands", 1), ("CommandsRejected", 1), ("InternalFailures", 1)]
+    # ... and the rejection once more under its error type
+    assert [(name, dims) for _, name, dims, _ in found if telemetry.ERROR_TYPE in dims] == [
+        ("CommandsRejected", {**own, telemetry.ERROR_TYPE: "AccountNotFound"})]

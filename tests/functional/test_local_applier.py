@@ -108,3 +108,29 @@ def test_unsupported_filter_syntax_fails_when_applied(emulator):
     # WHEN applied THEN it fails before anything runs
     with pytest.raises(FilterPatternError):
         apply([stream, target, bad], emulator)
+
+
+def test_creates_the_declared_user_pool_client_and_group_and_seeds_dev_users(emulator):
+    # GIVEN acme as the Pulumi program declares it (mock runtime)
+    from tenantry.config import load_tenant_by_name
+    from tenantry.local import devusers
+    from tenantry.mocks import declare
+    from tests.e2e.support import ROOT
+    from tests.functional.local_support.tokens import claims_of
+
+    config = load_tenant_by_name(ROOT, "acme")
+    local = apply(declare(config, ROOT), emulator, tenant="acme", region=config.region)
+    # THEN its pool exists in the emulator with the declared client and the admins group
+    [pool] = local.user_pools.values()
+    idp = emulator.client("cognito-idp", config.region)
+    described = idp.describe_user_pool(UserPoolId=pool.id)["UserPool"]
+    assert described["Name"] == "tenantry-acme-users"
+    assert described["UsernameAttributes"] == ["email"]
+    assert described["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    assert pool.groups == ("admins",) and len(pool.clients) == 1
+    # AND dev users sign in, ops with the admins group in the token
+    users = devusers.seed(idp, "acme", pool, [(u.name, tuple(u.groups)) for u in config.dev.users])
+    ops = next(u for u in users if u.name == "ops")
+    tokens = devusers.sign_in(idp, pool.id, next(iter(pool.clients.values())), ops.username, ops.password)
+    claims = claims_of(tokens["IdToken"])
+    assert (claims["sub"], claims["cognito:groups"], claims["iss"]) == (ops.sub, ["admins"], pool.issuer)

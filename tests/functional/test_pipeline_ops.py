@@ -18,7 +18,6 @@ from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel, to_item
 from lambdas.handlers.appsync_publisher import RecordingPublisher
 from lambdas.handlers.archiver import archive_key
 from pipeline_support import TENANT, make_world, on_failure_record
-from tenantry.local.emulator import FAKE_ACCOUNT_ID
 from tenantry import cli
 from tenantry.ops import cli as ops_cli
 from tenantry.ops import replay
@@ -344,22 +343,25 @@ def test_redrive_names_an_unknown_consumer(world):
     assert raised.value.function == "commands"
 
 
-# -- the AWS account of the archive bucket ----------------------------------------------------
+# -- the archive bucket's name: declared (autonamed), never derived ---------------------------------
 
 
-def test_aws_mode_takes_the_account_id_from_sts(world, monkeypatch):
-    # GIVEN credentials of another account than moto's default, and no --account-id
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
-    args = argparse.Namespace(tenant=TENANT, aws=True, account_id=None, region="us-east-1")
-    # WHEN the archive bucket is named THEN it is that account's
-    assert ops_cli._account_id(args) == "111122223333"
+def test_the_archive_bucket_comes_from_the_flag_or_the_running_dev_servers_declaration():
+    # GIVEN dev.json naming the bucket `tenantry dev` created from the declaration
+    dev = {"tenants": {TENANT: {"archive_bucket": "tenantry-t-archive-1a2b3c4"}}}
+    local = argparse.Namespace(tenant=TENANT, aws=False, bucket=None)
+    flagged = argparse.Namespace(tenant=TENANT, aws=True, bucket="from-stack-output")
+    # WHEN / THEN the flag wins, else dev.json's name
+    assert ops_cli.archive_bucket(local, dev, needed=True) == "tenantry-t-archive-1a2b3c4"
+    assert ops_cli.archive_bucket(flagged, dev, needed=True) == "from-stack-output"
 
 
-def test_an_explicit_account_id_wins_and_local_mode_uses_the_emulators(world):
-    explicit = argparse.Namespace(tenant=TENANT, aws=True, account_id="444455556666", region="us-east-1")
-    local = argparse.Namespace(tenant=TENANT, aws=False, account_id=None, region="us-east-1")
-    assert ops_cli._account_id(explicit) == "444455556666"
-    assert ops_cli._account_id(local) == FAKE_ACCOUNT_ID
+def test_an_unknown_archive_bucket_fails_only_where_it_is_needed():
+    aws = argparse.Namespace(tenant=TENANT, aws=True, bucket=None)
+    assert ops_cli.archive_bucket(aws, {}, needed=False) == ""
+    with pytest.raises(SystemExit) as raised:
+        ops_cli.archive_bucket(aws, {}, needed=True)
+    assert "pulumi stack output bucket_name" in str(raised.value)
 
 
 # -- redrive: what remains ----------------------------------------------------------------------
@@ -381,7 +383,7 @@ def test_redrive_reports_messages_in_flight_and_exits_non_zero(world, capsys):
     world.clients.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=600)
     # WHEN the queue is redriven from the command line
     code = cli.main(["redrive", "--tenant", TENANT, "--aws", "--region", world.clients.sqs.meta.region_name,
-                     "--account-id", FAKE_ACCOUNT_ID, "--function", "projector"])
+                     "--function", "projector"])
     # THEN the visible one was redriven, the one in flight is counted and named as what remains
     out, err = capsys.readouterr()
     assert code == 1

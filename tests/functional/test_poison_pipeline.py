@@ -105,7 +105,7 @@ def twin():
     with Emulator(region=region) as emulator:
         tenant = localize(apply(list(resources), emulator, tenant=TENANT, region=region), graphql_url="")
         clients = Clients.create(endpoint_url=emulator.endpoint_url, region=region, **FAKE_CREDENTIALS)
-        names = PipelineNames.for_tenant(TENANT, FAKE_ACCOUNT_ID)
+        names = PipelineNames.for_tenant(TENANT, next(iter(tenant.buckets)))   # as declared (autonamed)
         store = DynamoDBEventStore(names.events_table, clients.dynamodb, tenant_id=TENANT)
         read_model = DynamoDBReadModel(names.accounts_table, names.ledger_table, row_key=rk.ACCOUNTS_PARTITION_KEY,
                                        client=clients.dynamodb)

@@ -20,7 +20,13 @@ from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncIAMAu
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 
-from tests.functional.local_support.stub_server import KEYS, StubExecutor, signed_headers, stub_server
+from tests.functional.local_support.stub_server import (
+    CONTROL_KEY,
+    KEYS,
+    StubExecutor,
+    signed_headers,
+    stub_server,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -333,9 +339,18 @@ async def _post_apply(host, headers):
             return response.status, await response.json()
 
 
-def test_apply_route_takes_the_api_key(server):
-    status, body = run(_post_apply(server, {"content-type": "application/json", **_header(server)}))
+def test_apply_route_takes_the_runs_control_key(server):
+    status, body = run(_post_apply(server, {"content-type": "application/json",
+                                            "x-tenantry-control-key": CONTROL_KEY}))
     assert (status, body) == (200, {"applied": {"reapplied": "acme"}})
+
+
+def test_apply_route_refuses_the_api_key(server):
+    # GIVEN the tenant's API key, a credential of the API's callers, not of the dev server's operator
+    status, body = run(_post_apply(server, {"content-type": "application/json", **_header(server)}))
+    # THEN the re-apply route refuses it
+    assert status == 401
+    assert body["errors"][0]["errorType"] == "UnauthorizedException"
 
 
 def test_apply_route_refuses_sigv4_signed_with_the_public_credentials(server):

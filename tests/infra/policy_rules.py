@@ -11,12 +11,13 @@ import re
 from collections.abc import Callable, Sequence
 
 from lambdas.handlers import settings
-from tenantry.components.api import APPSYNC_LOG_GROUP_PREFIX
+from tenantry.components.key_renewal import RENEWAL_ACTIONS
 from tenantry.components.keys import LOG_ARN_CONTEXT, log_group_arn
 from tenantry.components.naming import HANDLERS, log_group, physical
 from tenantry.inventory import DeclaredResource, ResourceType
+from tests.infra.iam_catalog import catalog_problems, wildcard_only
 
-# Services whose actions read or write tenant data: a `*` resource there is never acceptable.
+# Services whose actions read or write tenant data (a role using them needs the data's key).
 DATA_SERVICES = ("dynamodb", "s3", "kinesis", "sqs", "sns", "kms", "lambda", "appsync", "logs", "secretsmanager")
 # Types that accept `tags` (checked against the provider's schema by construction: these all do).
 TAGGABLE_PREFIXES = ("aws:dynamodb/table", "aws:kinesis/stream", "aws:s3/bucket:Bucket", "aws:sqs/queue",
@@ -41,10 +42,7 @@ def encryption_at_rest(tenant: str, resources: Sequence[DeclaredResource]) -> li
             bad.append(f"{r.name}: stream without KMS")
         if r.type in (ResourceType.QUEUE, "aws:sns/topic:Topic") and not i.get("kmsMasterKeyId"):
             bad.append(f"{r.name}: {r.type} without KMS")
-        # Exempt: the AppSync API's log group. Its name holds the API id, unknown when the key (and
-        # so its policy) is created, and the key cannot wait for the API (API -> command function
-        # -> its log group -> key). CloudWatch Logs encrypts it with service-owned keys instead.
-        if r.type == ResourceType.LOG_GROUP and not i.get("kmsKeyId") and not str(i.get("name")).startswith(APPSYNC_LOG_GROUP_PREFIX):
+        if r.type == ResourceType.LOG_GROUP and not i.get("kmsKeyId"):
             bad.append(f"{r.name}: log group without KMS")
         if r.type == ResourceType.FUNCTION and not i.get("kmsKeyArn"):
             bad.append(f"{r.name}: function environment without the tenant key")
@@ -140,9 +138,10 @@ def iam_tenant_scoped(tenant: str, resources: Sequence[DeclaredResource]) -> lis
             actions = _as_list(s["Action"])
             for res in _as_list(s["Resource"]):
                 if res == "*":
-                    data = [a for a in actions if a.split(":")[0] in DATA_SERVICES or a == "*"]
-                    if data:
-                        bad.append(f"{r.name}: '*' resource on data actions {data}")
+                    # Only actions IAM defines on no resource type (X-Ray writes, ListStreams) may.
+                    scoped = [a for a in actions if not wildcard_only(a)]
+                    if scoped:
+                        bad.append(f"{r.name}: '*' resource on actions with resource types {scoped}")
                 elif not names_own(res):
                     bad.append(f"{r.name}: {res} is not a resource of tenant {tenant}")
     return bad
@@ -275,4 +274,45 @@ def archive_access_matches_environment(tenant: str, resources: Sequence[Declared
 RULES: tuple[Rule, ...] = (encryption_at_rest, tables_recoverable, deletion_protection_on_event_tables_only,
                            buckets_private_and_tls_only, tags_everywhere, stream_mappings_safe, iam_tenant_scoped,
                            key_policy_allows_encrypted_log_groups, key_policies_name_only_this_tenant,
-                           roles_can_decrypt_what_they_use, archive_access_matches_environment)
+                           roles_can_decrypt_what_they_use, archive_access_matches_environment, catalog_problems)
+
+
+# -- observability: alarms and the dashboard read metrics that exist -------------------------------
+def _emitted(tenant: str, resources: Sequence[DeclaredResource]) -> set[tuple]:
+    """(namespace, metric, dimensions) of every series the tenant's platform writes: AWS's per
+    declared function and queue, and the handlers' as the metrics contract declares them."""
+    from lambdas.handlers import telemetry
+    from lambdas.handlers.graphql_errors import rejection_types
+
+    functions = [r.inputs["name"] for r in of_type(resources, ResourceType.FUNCTION)]
+    queues = [r.inputs["name"] for r in of_type(resources, ResourceType.QUEUE)]
+    series = {("AWS/Lambda", m, (("FunctionName", f),)) for f in functions for m in ("Errors", "Throttles", "IteratorAge")}
+    series |= {("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", q),)) for q in queues}
+    for metric in telemetry.ALL:
+        series.add((telemetry.NAMESPACE, metric.name, tuple(sorted(metric.dimensions(tenant).items()))))
+    series |= {(telemetry.NAMESPACE, telemetry.COMMANDS_REJECTED.name, tuple(sorted(
+        {**telemetry.COMMANDS_REJECTED.dimensions(tenant), telemetry.ERROR_TYPE: t}.items()))) for t in rejection_types()}
+    return series
+
+
+def _dashboard_series(line: list) -> tuple:
+    namespace, metric, *rest = [part for part in line if not isinstance(part, dict)]
+    return namespace, metric, tuple(sorted(zip(rest[::2], rest[1::2])))
+
+
+def watched_metrics_exist(tenant: str, resources: Sequence[DeclaredResource]) -> list[str]:
+    """Every alarm and every dashboard line reads a series this tenant's platform emits."""
+    emitted, bad = _emitted(tenant, resources), []
+    for alarm in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        i = alarm.inputs
+        if (i["namespace"], i["metricName"], tuple(sorted((i.get("dimensions") or {}).items()))) not in emitted:
+            bad.append(f"{alarm.name}: alarms on {i['namespace']}/{i['metricName']} {i.get('dimensions')}, never emitted")
+    for board in of_type(resources, "aws:cloudwatch/dashboard:Dashboard"):
+        for widget in json.loads(board.inputs["dashboardBody"])["widgets"]:
+            for line in widget["properties"]["metrics"]:
+                if _dashboard_series(line) not in emitted:
+                    bad.append(f"{board.name}: widget {widget['properties']['title']!r} charts {line}, never emitted")
+    return bad
+
+
+RULES = (*RULES, watched_metrics_exist)

@@ -10,6 +10,7 @@ import pytest
 from graphql import build_schema
 
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION
+from lambdas.apikeys import ApiKeyLifetimeError
 from tenantry.components.api import Api, ApiArgs, ApiAuth, api_key_expiry, realtime_url
 
 pytestmark = pytest.mark.infra
@@ -176,17 +177,25 @@ def test_field_logging_uses_a_role_scoped_to_the_apis_log_group(declared):
     assert api.inputs["logConfig"]["cloudwatchLogsRoleArn"].endswith(":role/tenantry-acme-appsync-logs")
     [statement] = policies(resources)["acme-api-logs"]["Statement"]
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/appsync/apis/acme-api-id"
-    assert statement["Resource"] == [group, f"{group}:*"]
+    # its log streams only: both actions apply to log streams, not to the group itself
+    assert statement["Resource"] == [f"{group}:*"]
     assert "logs:CreateLogGroup" not in statement["Action"]    # the group is declared, below
 
 
-def test_the_apis_log_group_is_declared_with_a_retention_but_not_the_tenant_key(declared):
+def test_the_apis_log_group_is_declared_with_a_retention_and_the_tenant_key(declared):
     resources, _ = declared
     [group] = of_type(resources, "aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["name"] == "/aws/appsync/apis/acme-api-id"
     assert group.inputs["retentionInDays"] == 30
-    # The key policy cannot name a group whose id is unknown when the key is created.
-    assert "kmsKeyId" not in group.inputs
+    assert group.inputs["kmsKeyId"] == KEY_ARN
+
+
+def test_field_logs_never_carry_headers_identity_or_arguments(declared):
+    # GIVEN the API at any field log level (ALL logs request headers, x-api-key included)
+    resources, _ = declared
+    [api] = of_type(resources, "aws:appsync/graphQLApi:GraphQLApi")
+    # THEN verbose content is excluded
+    assert api.inputs["logConfig"]["excludeVerboseContent"] is True
 
 
 @pytest.mark.parametrize("data_source, actions, resources_", [
@@ -265,8 +274,8 @@ def test_realtime_url_prefers_the_apis_own():
 
 def test_api_key_expiry_is_configurable_and_bounded():
     now = dt.datetime(2024, 5, 17, 13, 45, tzinfo=dt.UTC)
-    assert api_key_expiry(30, now) == "2024-06-16T00:00:00Z"
-    with pytest.raises(ValueError):
+    assert api_key_expiry(30, now) == "2024-06-16T15:00:00Z"    # lambdas.apikeys (tests/unit/test_apikeys.py)
+    with pytest.raises(ApiKeyLifetimeError):
         declare(api_key_expires_days=366)
     with pytest.raises(ValueError):
         declare(field_log_level="VERBOSE")

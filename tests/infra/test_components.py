@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,7 +12,7 @@ from lambdas.eventstore import keys
 from lambdas.handlers import settings
 from tenantry.components import naming
 from tenantry.components.functions import powertools_layer_arn
-from tenantry.components.naming import HANDLERS
+from tenantry.components.naming import HANDLERS, archive_bucket_prefix, physical
 
 pytestmark = pytest.mark.infra
 
@@ -83,16 +84,30 @@ def test_stream_mode_and_shards_come_from_the_tenant_file(tenant, resources, con
 
 def test_archive_bucket_is_versioned_with_a_lifecycle_from_config(tenant, resources, configs):
     cfg = configs[tenant]
-    bucket = one(resources, "aws:s3/bucket:Bucket", f"{tenant}-archive-bucket").outputs["id"]
+    bucket = one(resources, "aws:s3/bucket:Bucket", archive_bucket_prefix(tenant)).outputs["id"]
     versioning = one(resources, "aws:s3/bucketVersioning:BucketVersioning", f"{tenant}-archive-versioning").inputs
     assert versioning == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
     rules = {r["id"]: r for r in one(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                                       f"{tenant}-archive-lifecycle").inputs["rules"]}
-    archive = rules["archive-tiering"]
+    archive = rules["archive-expiry"]
     assert archive["filter"]["prefix"] == keys.ARCHIVE_PREFIX
-    # Instant Retrieval: `tenantry replay --source archive` reads with GetObject, no restore step
-    assert archive["transitions"] == [{"days": cfg.archive_glacier_transition_days, "storageClass": "GLACIER_IR"}]
     assert archive["expiration"]["days"] == cfg.archive_retention_days
+    # No storage-class transition anywhere: S3 would skip the archive's objects (all under 128 KB)
+    assert all(not r.get("transitions") and not r.get("noncurrentVersionTransitions") for r in rules.values())
+
+
+def test_the_archive_bucket_is_autonamed_and_everything_reads_its_declared_name(tenant, resources, harness):
+    # GIVEN the archive bucket, declared without a name (Pulumi picks `<prefix>-<random>` once)
+    declared = one(resources, "aws:s3/bucket:Bucket", archive_bucket_prefix(tenant))
+    assert "bucket" not in declared.inputs and "bucketPrefix" not in declared.inputs
+    name = declared.outputs["bucket"]
+    assert re.fullmatch(rf"{archive_bucket_prefix(tenant)}-[0-9a-f]{{7}}", name)
+    # THEN the functions that use it and the stack output carry that name, not a recomputed one
+    variables = {r.inputs["name"]: r.inputs["environment"]["variables"] for r in resources
+                 if r.type == "aws:lambda/function:Function"}
+    assert {fn: v[settings.ARCHIVE_BUCKET] for fn, v in variables.items() if settings.ARCHIVE_BUCKET in v} == {
+        physical(tenant, "command"): name, physical(tenant, "archiver"): name}
+    assert harness.stack_outputs["bucket_name"] == name
 
 
 def test_functions_run_the_handlers_with_the_settings_contract(tenant, resources, configs):

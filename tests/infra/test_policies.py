@@ -9,7 +9,7 @@ import json
 
 import pulumi
 
-from tenantry.components.naming import log_group, physical
+from tenantry.components.naming import APPSYNC_LOG_GROUP_PREFIX, log_group, physical
 from tenantry.inventory import ResourceType
 from tenantry.mocks import Harness
 from tenantry.program import define_stack
@@ -22,8 +22,9 @@ pytestmark = pytest.mark.infra
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
-def test_policy_rule_holds_for_every_resource(rule, tenant, resources):
-    # GIVEN everything an example tenant declares WHEN the rule runs THEN it finds nothing
+def test_policy_rule_holds_for_every_resource(rule, checked_tenant):
+    # GIVEN everything an example tenant (or the edge tenant) declares WHEN the rule runs THEN it finds nothing
+    tenant, resources = checked_tenant
     assert rule(tenant, resources) == []
 
 
@@ -114,16 +115,27 @@ def test_deletion_protection_rule_catches_an_unprotected_event_table(tenant, res
         tenant, replaced(resources, events, deletionProtectionEnabled=False)) == [f"{events.name}: deletionProtectionEnabled != True"]
 
 
-def test_only_the_appsync_log_group_may_skip_the_tenant_key(tenant, resources):
-    # GIVEN the AppSync log group (no tenant key, by design) and a function's log group without one
+def test_no_log_group_may_skip_the_tenant_key(tenant, resources):
+    # GIVEN the AppSync log group and a function's log group, both without the tenant key
     groups = [r for r in resources if r.type == ResourceType.LOG_GROUP]
-    [appsync] = [g for g in groups if g.inputs["name"].startswith("/aws/appsync/apis/")]
+    [appsync] = [g for g in groups if g.inputs["name"].startswith(APPSYNC_LOG_GROUP_PREFIX)]
     [command] = [g for g in groups if g.inputs["name"] == log_group(physical(tenant, "command"))]
-    assert "kmsKeyId" not in appsync.inputs
-    tampered = [dataclasses.replace(command, inputs={k: v for k, v in command.inputs.items() if k != "kmsKeyId"})
-                if r is command else r for r in resources]
-    # WHEN the encryption rule runs THEN only the function's group is reported
-    assert encryption_at_rest(tenant, tampered) == [f"{command.name}: log group without KMS"]
+    stripped = {g.name: dataclasses.replace(g, inputs={k: v for k, v in g.inputs.items() if k != "kmsKeyId"})
+                for g in (appsync, command)}
+    tampered = [stripped.get(r.name, r) if r.type == ResourceType.LOG_GROUP else r for r in resources]
+    # WHEN the encryption rule runs THEN both are reported
+    assert sorted(encryption_at_rest(tenant, tampered)) == sorted(f"{n}: log group without KMS" for n in stripped)
+
+
+def test_the_key_lets_cloudwatch_logs_encrypt_appsync_log_groups_of_this_account_and_region(tenant, resources):
+    # GIVEN the key policy statement for log groups the key cannot name (AppSync picks the id)
+    [key] = [r for r in resources if r.type == ResourceType.KEY]
+    [logs] = [s for s in json.loads(key.inputs["policy"])["Statement"] if s["Sid"] == "ServiceNamedLogGroups"]
+    _, _, _, region, account, _ = key.outputs["arn"].split(":", 5)
+    # THEN it admits /aws/appsync/apis/* of the tenant's account and region only
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+        f"arn:aws:logs:{region}:{account}:log-group:{APPSYNC_LOG_GROUP_PREFIX}*"]}}
+    assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
 
 
 def test_every_function_encrypts_its_environment_with_the_tenant_key(tenant, resources):
@@ -141,9 +153,10 @@ def test_key_policy_lists_the_exact_log_groups_of_the_tenants_functions(tenant, 
     [key] = [r for r in resources if r.type == ResourceType.KEY]
     [logs] = [s for s in json.loads(key.inputs["policy"])["Statement"] if s["Sid"] == "TenantLogGroups"]
     # THEN it names each encrypted log group's ARN exactly, no pattern
-    encrypted = sorted(r.outputs["arn"] for r in resources if r.type == ResourceType.LOG_GROUP and r.inputs.get("kmsKeyId"))
-    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": encrypted}}
-    assert len(encrypted) == 4
+    functions = sorted(r.outputs["arn"] for r in resources if r.type == ResourceType.LOG_GROUP
+                       and r.inputs.get("name", "").startswith("/aws/lambda/"))
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": functions}}
+    assert len(functions) == len([r for r in resources if r.type == ResourceType.FUNCTION])
 
 
 def test_key_policy_rules_catch_the_tenant_prefix_pattern(tenant, resources):

@@ -73,5 +73,6 @@ def test_switch_tenant_file_on_a_copy_keeps_the_file_loadable(tmp_path):
 
 def test_apply_url_and_key_come_from_the_dev_servers_endpoints(tmp_path):
     dev = tmp_path / "dev.json"
-    dev.write_text('{"tenants": {"acme": {"graphql_url": "http://127.0.0.1:4100/acme/graphql", "api_key": "da2-k"}}}')
-    assert apply_url(dev, "acme") == ("http://127.0.0.1:4100/_tenantry/acme/apply", "da2-k")
+    dev.write_text('{"tenants": {"acme": {"graphql_url": "http://127.0.0.1:4100/acme/graphql"}}, '
+                   '"control_key": "ck"}')
+    assert apply_url(dev, "acme") == ("http://127.0.0.1:4100/_tenantry/acme/apply", "ck")

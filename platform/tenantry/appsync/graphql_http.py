@@ -186,10 +186,11 @@ class TenantGraphQL:
     """Executes operations against one tenant's API."""
 
     def __init__(self, tenant: str, schema: GraphQLSchema, resolved: set[tuple[str, str]],
-                 executor: FieldExecutorLike, threads: ThreadPoolExecutor,
+                 executor: FieldExecutorLike, threads: ThreadPoolExecutor, default_mode: str,
                  limits: lim.Limits = lim.Limits()) -> None:
         self.tenant = tenant
         self.schema = schema
+        self.default_mode = default_mode      # the API's declared authenticationType
         self.limits = limits
         self._resolved = resolved
         self._executor = executor
@@ -298,7 +299,8 @@ class TenantGraphQL:
     def _modes(self, type_name: str, field_name: str) -> frozenset[str]:
         key = (type_name, field_name)
         if key not in self._auth_cache:
-            self._auth_cache[key] = allowed_modes(self.schema, type_name, field_name)
+            self._auth_cache[key] = allowed_modes(self.schema, type_name, field_name,
+                                                         self.default_mode)
         return self._auth_cache[key]
 
     def _resolve(self, source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:

@@ -129,6 +129,7 @@ class Connection:
         self._keep_alive = keep_alive
         self._send_lock = asyncio.Lock()
         self._ka_task: asyncio.Task | None = None
+        self._source_ip = "127.0.0.1"
         self.acknowledged = False
 
     async def send(self, message: dict) -> bool:
@@ -141,14 +142,17 @@ class Connection:
                 return False
         return True
 
-    async def serve(self, handshake: dict[str, str], paths: tuple[str, ...]) -> None:
+    async def serve(self, handshake: dict[str, str], paths: tuple[str, ...], source_ip: str) -> None:
         caller: Caller | None = None
         failure: UnauthorizedError | None = None
+        self._source_ip = source_ip
         try:
-            caller = self._auth.authenticate(SignedRequest("POST", tuple(f"{p}/connect" for p in paths),
-                                                           handshake, b"{}"))
+            caller = await self._auth.authenticate(SignedRequest(
+                "POST", tuple(f"{p}/connect" for p in paths), handshake, b"{}", source_ip))
         except UnauthorizedError as exc:
             failure = exc
+            log.info("realtime connection %s refused: %s", self.number, exc.detail,
+                     extra={"tenant_id": exc.tenant})
         try:
             async for message in self._ws:
                 if message.type != WSMsgType.TEXT:
@@ -203,8 +207,9 @@ class Connection:
         data = payload.get("data") or ""
         authorization = (payload.get("extensions") or {}).get("authorization") or {}
         try:
-            caller = self._auth.authenticate(SignedRequest(
-                "POST", paths, {k: str(v) for k, v in authorization.items()}, data.encode()))
+            caller = await self._auth.authenticate(SignedRequest(
+                "POST", paths, {k: str(v) for k, v in authorization.items()}, data.encode(),
+                self._source_ip))
         except UnauthorizedError as exc:
             await self._error(sub_id, [{"errorType": exc.error_type, "message": exc.reason}])
             return
@@ -258,6 +263,6 @@ async def serve_realtime(request: web.Request, tenant: str, authenticator: Authe
     paths = ("/graphql", f"/{tenant}/graphql")
     connection = Connection(ws, authenticator, graphql, hub, keep_alive)
     log.debug("realtime connection %s opened", connection.number, extra={"tenant_id": tenant})
-    await connection.serve(handshake, paths)
+    await connection.serve(handshake, paths, request.remote or "127.0.0.1")
     return ws
 

@@ -169,8 +169,9 @@ def _directive_names(node: Any) -> list[str]:
 
 
 def allowed_modes(schema: GraphQLSchema, type_name: str, field_name: str,
-                  default_mode: str = "API_KEY") -> frozenset[str]:
-    """AppSync: field directives win; otherwise the type's; otherwise the API's default mode."""
+                  default_mode: str) -> frozenset[str]:
+    """AppSync: field directives win; otherwise the type's; otherwise the API's declared default
+    mode (`authenticationType`)."""
     parent = schema.type_map[type_name]
     field = parent.fields[field_name]  # type: ignore[attr-defined]
     on_field = [AUTH_DIRECTIVES[n] for n in _directive_names(field.ast_node) if n in AUTH_DIRECTIVES]

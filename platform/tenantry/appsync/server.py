@@ -1,11 +1,11 @@
 """The local AppSync endpoint: one aiohttp app per process, every tenant under its own prefix.
 
-  POST /<tenant>/graphql             queries and mutations (API key or SigV4)
+  POST /<tenant>/graphql             queries and mutations (the modes the API declares)
   OPTIONS /<tenant>/graphql          CORS preflight, answered as AppSync answers it
   GET  /<tenant>/graphql/realtime    AppSync real-time WebSocket protocol
   GET  /                             which tenants are served (a convenience for humans)
   POST /_tenantry/<tenant>/apply     re-apply the tenant's declaration (the local `pulumi up`;
-                                     the tenant's API key only)
+                                     the run's control key only, from dev.json)
 
 A mutation named in `@aws_subscribe` is fanned out to that tenant's subscribers before the HTTP
 response is sent, so a caller that publishes in order (the projector) is delivered in order.
@@ -18,6 +18,7 @@ clients such as Amplify read to name the error.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -28,7 +29,8 @@ from typing import Callable
 from aiohttp import web
 
 from tenantry.local import activity
-from tenantry.appsync.auth import API_KEY, Authenticator, SignedRequest, UnauthorizedError
+from tenantry.local.devstate import CONTROL_KEY_HEADER
+from tenantry.appsync.auth import Authenticator, SignedRequest, UnauthorizedError
 from tenantry.appsync.graphql_http import TenantGraphQL, request_error
 from tenantry.appsync.limits import MAX_JSON_DEPTH, json_depth
 from tenantry.appsync.realtime import KEEP_ALIVE_SECONDS, SubscriptionHub, serve_realtime
@@ -59,6 +61,7 @@ class TenantApi:
     authenticator: Authenticator
     graphql: TenantGraphQL
     hub: SubscriptionHub
+    api_key: str | None = None          # issued for this run, if the API declares API_KEY
 
 
 def _json(body: dict, status: int = 200) -> web.Response:
@@ -113,8 +116,9 @@ async def cors(request: web.Request, handler) -> web.StreamResponse:
 
 class AppSyncServer:
     def __init__(self, apis: dict[str, TenantApi], keep_alive: float = KEEP_ALIVE_SECONDS,
-                 reapply: Callable[[str], dict] | None = None) -> None:
+                 reapply: Callable[[str], dict] | None = None, control_key: str | None = None) -> None:
         self.apis = apis
+        self.control_key = control_key
         self.keep_alive = keep_alive
         self.reapply = reapply
         self.app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[cors])
@@ -152,10 +156,10 @@ class AppSyncServer:
         headers = {k.lower(): v for k, v in request.headers.items()}
         request_id = str(uuid.uuid4())
         try:
-            caller = api.authenticator.authenticate(
-                SignedRequest("POST", (request.path, "/graphql"), headers, raw))
+            caller = await api.authenticator.authenticate(
+                SignedRequest("POST", (request.path, "/graphql"), headers, raw, _source_ip(request)))
         except UnauthorizedError as exc:
-            activity.graphql(api.tenant, (), started, f"{exc.error_type}: {exc.reason}")
+            activity.graphql(api.tenant, (), started, f"{exc.error_type}: {exc.detail}")
             return _unauthorized(exc.reason)
         try:
             query, variables, operation = parse_request(raw)
@@ -177,18 +181,13 @@ class AppSyncServer:
         tenant = request.match_info["tenant"]
         if self.reapply is None or tenant not in self.apis:
             return _json({"error": f"no tenant {tenant!r} to re-apply"}, 404)
-        # The tenant's API key only (random per run, kept in the 0600 dev.json). SigV4 is refused:
-        # the emulator's IAM credentials are public, so a signature proves nothing here. Beyond
-        # loopback (`--allow-remote`) this route is as reachable as the API itself.
-        api = self.apis[tenant]
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        try:
-            caller = api.authenticator.authenticate(
-                SignedRequest("POST", (request.path,), headers, await request.read()))
-        except UnauthorizedError as exc:
-            return _unauthorized(exc.reason)
-        if caller.mode != API_KEY:
-            return _unauthorized("The re-apply route takes the tenant's API key only.")
+        # The run's control key only (random per run, kept in the 0600 dev.json): not a caller of
+        # the API (SigV4 proves nothing here, the emulator's IAM credentials are public, and a
+        # tenant may have no API key). Beyond loopback (`--allow-remote`) this route is as
+        # reachable as the API itself.
+        offered = request.headers.get(CONTROL_KEY_HEADER, "")
+        if not self.control_key or not hmac.compare_digest(offered.encode(), self.control_key.encode()):
+            return _unauthorized("The re-apply route takes the run's control key only.")
         try:
             applied = await asyncio.get_running_loop().run_in_executor(None, self.reapply, tenant)
         except Exception as exc:    # the caller prints it; the server keeps serving the old state
@@ -202,6 +201,11 @@ class AppSyncServer:
                                     self.keep_alive)
 
 
-def build_tenant_api(tenant: str, graphql: TenantGraphQL, api_key: str) -> TenantApi:
+def _source_ip(request: web.Request) -> str:
+    return request.remote or "127.0.0.1"
+
+
+def build_tenant_api(tenant: str, graphql: TenantGraphQL, authenticator: Authenticator,
+                     api_key: str | None = None) -> TenantApi:
     """Wire one tenant's authenticator, executor and subscription hub together."""
-    return TenantApi(tenant, Authenticator(tenant, api_key), graphql, SubscriptionHub(graphql))
+    return TenantApi(tenant, authenticator, graphql, SubscriptionHub(graphql), api_key)

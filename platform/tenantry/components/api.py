@@ -12,16 +12,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from lambdas.apikeys import MAX_DAYS as MAX_API_KEY_DAYS
+from lambdas.apikeys import ApiKeyLifetimeError, rfc3339
+from lambdas.apikeys import api_key_expiry as _expiry
 from tenantry.appsync.spec import (API_SPEC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION, ApiSpec,
                                    DataSourceKind, DataSourceSpec, Target)
 
 from . import naming
+from .naming import APPSYNC_LOG_GROUP_PREFIX
 
 APPSYNC_PRINCIPAL = "appsync.amazonaws.com"
 FIELD_LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
-MAX_API_KEY_DAYS = 365   # AppSync refuses an API key that expires later than this
 PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
-APPSYNC_LOG_GROUP_PREFIX = "/aws/appsync/apis/"
 # What a DynamoDB data source needs of the tables' KMS key to read them (no writes: no data key).
 TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 
@@ -76,8 +78,8 @@ class ApiArgs:
     ledger_table_arn: pulumi.Input[str]
     command_function_arn: pulumi.Input[str]
     projector_role_name: pulumi.Input[str]
-    # The key encrypting the read-model tables: DynamoDB data-source roles may decrypt with it
-    # (through DynamoDB only). Not used for the API's log group (see `Api`).
+    # The tenant key: it encrypts the read-model tables (DynamoDB data-source roles may decrypt
+    # with it, through DynamoDB only) and the API's log group (see `Api`).
     kms_key_arn: pulumi.Input[str]
     auth: ApiAuth
     api_key_expires_days: int = 365
@@ -88,17 +90,15 @@ class ApiArgs:
 
     def __post_init__(self) -> None:
         if not 1 <= self.api_key_expires_days <= MAX_API_KEY_DAYS:
-            raise ValueError(f"api_key_expires_days must be 1..{MAX_API_KEY_DAYS}, got {self.api_key_expires_days}")
+            raise ApiKeyLifetimeError(self.api_key_expires_days)
         if self.field_log_level not in FIELD_LOG_LEVELS:
             raise ValueError(f"field_log_level must be one of {FIELD_LOG_LEVELS}, got {self.field_log_level!r}")
 
 
 def api_key_expiry(days: int, now: dt.datetime | None = None) -> str:
-    """RFC 3339, rounded down to the day: AppSync wants whole hours, and a daily value keeps
-    previews stable within a day. Each `up` then extends the key in place (same key value)."""
-    now = now or dt.datetime.now(dt.UTC)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return (day + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339, a whole hour inside AppSync's 1..365-day window (`lambdas.apikeys`, which the
+    renewal function uses too). Each `up` extends the key in place (same key value)."""
+    return rfc3339(_expiry(days, now or dt.datetime.now(dt.UTC)))
 
 
 def realtime_url(graphql_url: str) -> str:
@@ -131,6 +131,7 @@ class Api(pulumi.ComponentResource):
     api_id: pulumi.Output[str]
     api_arn: pulumi.Output[str]
     api_key: pulumi.Output[str] | None       # only where the tenant enables a key
+    api_key_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None,
                  spec: ApiSpec = API_SPEC) -> None:
@@ -145,8 +146,10 @@ class Api(pulumi.ComponentResource):
             name=naming.physical(args.tenant, "api"),
             **args.auth.api_settings(),
             schema=(RESOLVER_DIR / spec.schema_file).read_text(encoding="utf-8"),
+            # Never log headers (the `x-api-key`, tokens), identity or arguments, whatever the level.
             log_config=aws.appsync.GraphQLApiLogConfigArgs(
-                cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level),
+                cloudwatch_logs_role_arn=log_role.arn, field_log_level=args.field_log_level,
+                exclude_verbose_content=True),
             xray_enabled=True,
             query_depth_limit=args.query_depth_limit,
             resolver_count_limit=args.resolver_count_limit,
@@ -154,17 +157,17 @@ class Api(pulumi.ComponentResource):
             opts=child,
         )
         # AppSync writes to /aws/appsync/apis/<id>. Declared here, not left to AppSync, so it is
-        # tagged and has a retention; the role may write only there. NOT encrypted with the tenant
-        # key: the key policy would have to name this group, but the key cannot depend on the API
-        # (API -> command function -> its log group -> key). CloudWatch Logs still encrypts it at
-        # rest with service-owned keys.
+        # tagged, has a retention and is encrypted with the tenant key; the role may write only
+        # there. The key policy cannot name this group (the key cannot wait for the API: API ->
+        # command function -> its log group -> key), so it allows `/aws/appsync/apis/*` of the
+        # tenant's account and region (`keys.APPSYNC_LOG_GROUPS`).
         aws.cloudwatch.LogGroup(
             f"{name}-logs", name=api.id.apply(lambda api_id: f"{APPSYNC_LOG_GROUP_PREFIX}{api_id}"),
-            retention_in_days=args.log_retention_days, tags=tags, opts=child)
+            retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn, tags=tags, opts=child)
         log_group_arn = api.arn.apply(_log_group_arn)
+        # Both actions are authorized on log streams (`<group>:log-stream:<name>`): `<group>:*` alone.
         aws.iam.RolePolicy(f"{name}-logs", role=log_role.id, opts=child, policy=_allow(
-            ("logs:CreateLogStream", "logs:PutLogEvents"),
-            [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")]))
+            ("logs:CreateLogStream", "logs:PutLogEvents"), [pulumi.Output.concat(log_group_arn, ":*")]))
         key = (aws.appsync.ApiKey(f"{name}-key", api_id=api.id, description=f"{args.tenant} sandbox API key",
                                   expires=api_key_expiry(args.api_key_expires_days), opts=child)
                if args.auth.api_key else None)
@@ -186,6 +189,9 @@ class Api(pulumi.ComponentResource):
         self.graphql_url = api.uris.apply(lambda uris: uris["GRAPHQL"])
         self.realtime_url = api.uris.apply(lambda uris: uris.get("REALTIME") or realtime_url(uris["GRAPHQL"]))
         self.api_key = pulumi.Output.secret(key.key) if key is not None else None
+        # AppSync's key id is the key itself: kept secret here too (the renewal reads it from its
+        # environment, encrypted with the tenant key).
+        self.api_key_id = pulumi.Output.secret(key.api_key_id) if key is not None else None
         self.register_outputs({"graphql_url": self.graphql_url, "realtime_url": self.realtime_url,
                                "api_id": self.api_id, "api_arn": self.api_arn,
                                **({"api_key": self.api_key} if key is not None else {})})

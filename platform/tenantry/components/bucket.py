@@ -12,14 +12,18 @@ import pulumi_aws as aws
 from lambdas.eventstore import keys
 
 s3 = aws.s3
-ARCHIVE_STORAGE_CLASS = "GLACIER_IR"   # millisecond GetObject, no restore step
+# S3 lifecycle transitions skip objects smaller than this (the default minimum object size since
+# September 2024), and Glacier IR bills any object as at least this much anyway.
+LIFECYCLE_MIN_TRANSITION_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
 class ArchiveBucketArgs:
-    bucket_name: pulumi.Input[str]
+    # The bucket's name is this plus a random suffix (Pulumi autonaming: `<prefix>-<7 hex>`),
+    # chosen once and kept in the stack state: nobody can create it first, as they could a name
+    # derived from the tenant and account. Read it from the bucket's outputs, never recompute it.
+    name_prefix: str
     kms_key_arn: pulumi.Input[str]
-    glacier_transition_days: int
     retention_days: int
     tags: Mapping[str, str]
     force_destroy: bool = False
@@ -43,8 +47,9 @@ class ArchiveBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArchiveBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenantry:storage:ArchiveBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=args.force_destroy,
-                                tags=dict(args.tags), opts=child)
+        # Logical name = the autoname prefix (S3's `bucket_prefix` allows only 37 characters, too few
+        # for `tenantry-<31-character tenant>-archive-`).
+        self.bucket = s3.Bucket(args.name_prefix, force_destroy=args.force_destroy, tags=dict(args.tags), opts=child)
         bucket_id = self.bucket.id
         block = s3.BucketPublicAccessBlock(
             f"{name}-public-access-block", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
@@ -70,14 +75,14 @@ class ArchiveBucket(pulumi.ComponentResource):
         s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket_id,
             rules=[
-                # Archived events are history: cold storage after a while, kept for the retention period.
-                # Glacier Instant Retrieval, not GLACIER: `tenantry replay --source archive` reads them
-                # with a plain GetObject, which GLACIER/DEEP_ARCHIVE refuse until a restore completes.
+                # Archived events are history, kept for the retention period in S3 Standard. No
+                # transition to a colder class: lifecycle transitions skip objects under 128 KB and an
+                # archive object is one batch of <= 100 events (~15 KB gzip); compacting each day's
+                # batches into larger objects would rewrite the only copy of old history to save
+                # ~$0.019/GB-month (README, "Archive storage").
                 s3.BucketLifecycleConfigurationRuleArgs(
-                    id="archive-tiering", status="Enabled",
+                    id="archive-expiry", status="Enabled",
                     filter=s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=keys.ARCHIVE_PREFIX),
-                    transitions=[s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                        days=args.glacier_transition_days, storage_class=ARCHIVE_STORAGE_CLASS)],
                     expiration=s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
                 ),
                 # Snapshots are referenced by event items: never expired, only old versions are.

@@ -47,6 +47,7 @@ class TenantFunctionArgs:
     tags: Mapping[str, str]
     timeout: int = 30
     memory_size: int = 512
+    log_retention_days: int = LOG_RETENTION_DAYS
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -60,7 +61,7 @@ class TenantFunction(pulumi.ComponentResource):
         if unknown:
             raise ValueError(f"environment variables {unknown} are not in lambdas.handlers.settings.ALL")
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=naming.log_group(args.function_name), retention_in_days=LOG_RETENTION_DAYS,
+            f"{name}-logs", name=naming.log_group(args.function_name), retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn, tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
         self.function = aws.lambda_.Function(
             f"{name}-function",

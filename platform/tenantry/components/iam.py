@@ -1,5 +1,6 @@
-"""Least-privilege execution roles. Every statement names resources of this tenant only; the single
-exception is X-Ray, whose write actions have no resource-level permissions (not a data action)."""
+"""Least-privilege execution roles. Every statement names resources of this tenant only, except
+actions IAM defines on no resource type (they can only be granted on "*"): X-Ray's writes, and
+DynamoDB Streams' ListStreams for the publisher's event source mapping."""
 
 from __future__ import annotations
 

@@ -15,12 +15,14 @@ from .alarms import Alarms, AlarmsArgs, WatchedFunction
 from .api import Api, ApiArgs, ApiAuth
 from .identity import UserDirectory, UserDirectoryArgs
 from .bucket import ArchiveBucket, ArchiveBucketArgs
+from .dashboard import Dashboard, DashboardArgs
 from .event_store import EventStore, EventStoreArgs
-from .functions import LOG_RETENTION_DAYS, TenantFunction, TenantFunctionArgs, powertools_layer_arn
+from .functions import TenantFunction, TenantFunctionArgs, powertools_layer_arn
 from .iam import FunctionRole, FunctionRoleArgs, Grant
 from .keys import TenantKey, TenantKeyArgs, log_group_arn
 from .mappings import StreamMapping, StreamMappingArgs, event_insert_filter
-from .naming import CONSUMERS, HANDLERS
+from .key_renewal import RENEWAL_ACTIONS, KeyRenewalSchedule, KeyRenewalScheduleArgs
+from .naming import CONSUMERS, HANDLERS, KEY_RENEWAL, KEY_RENEWAL_HANDLER
 from .packaging import LambdaPackage
 from .queues import FailureQueue, FailureQueueArgs
 from .read_models import ReadModels, ReadModelsArgs
@@ -30,10 +32,14 @@ from .tags import tenant_tags
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")
-DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                   "dynamodb:ListStreams")
+DDB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# The Lambda guide lists ListStreams among what a DynamoDB Streams event source mapping needs; IAM
+# defines it on no resource type, so it can only be granted on "*" (it returns stream ARNs, no data).
+DDB_STREAM_LIST = ("dynamodb:ListStreams",)
+# No kinesis:SubscribeToShard: that is enhanced fan-out, granted on a stream *consumer* ARN, and the
+# mappings poll the stream itself (no consumer is declared).
 KINESIS_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-                "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard")
+                "kinesis:GetShardIterator", "kinesis:ListShards")
 KINESIS_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary")
 KMS_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 LOGS_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -52,12 +58,17 @@ class TenantPlatform(pulumi.ComponentResource):
         cfg, t = args.config, args.config.name
         tags = tenant_tags(t, cfg.tier, cfg.tags)
         child = pulumi.ResourceOptions(parent=self)
-        fn_names = {k: naming.physical(t, k) for k in HANDLERS}
+        # The one place that says whether this tenant has an API key (a sandbox that asks for one).
+        # Its renewal function and schedule are declared exactly when it does.
+        has_api_key = cfg.auth.api_key
+        handlers = {**HANDLERS, **({KEY_RENEWAL: KEY_RENEWAL_HANDLER} if has_api_key else {})}
+        fn_names = {k: naming.physical(t, k) for k in handlers}
 
         log_groups = {k: naming.log_group(fn) for k, fn in fn_names.items()}
 
         key = TenantKey(f"{name}-kms", TenantKeyArgs(t, cfg.region, args.account_id, tags,
-                                                     log_group_names=tuple(log_groups.values())), child)
+                                                     log_group_names=tuple(log_groups.values()),
+                                                     log_group_patterns=(naming.appsync_log_groups(),)), child)
         events = EventStore(f"{name}-events", EventStoreArgs(
             naming.physical(t, "events"), key.arn, protect=cfg.deletion_protection, tags=tags), child)
         slots = cfg.read_models
@@ -67,8 +78,8 @@ class TenantPlatform(pulumi.ComponentResource):
             naming.physical(t, "event-stream"), cfg.stream_mode.value, cfg.shard_count, cfg.stream_retention_hours,
             key.arn, tags), child)
         bucket = ArchiveBucket(f"{name}-archive", ArchiveBucketArgs(
-            pulumi.Output.from_input(args.account_id).apply(lambda a: naming.bucket(t, a)), key.arn,
-            cfg.archive_glacier_transition_days, cfg.archive_retention_days, tags,
+            naming.archive_bucket_prefix(t), key.arn,
+            cfg.archive_retention_days, tags,
             force_destroy=not cfg.deletion_protection), child)
         queues = {k: FailureQueue(f"{name}-{k}-dlq", FailureQueueArgs(naming.physical(t, f"{k}-dlq"), key.arn, tags),
                                   child) for k in CONSUMERS}
@@ -92,11 +103,14 @@ class TenantPlatform(pulumi.ComponentResource):
         role_grants = {
             "command": grants(
                 "command",
-                Grant("EventStore", TABLE_READ + TABLE_WRITE + ("dynamodb:TransactWriteItems",), (table.arn,)),
+                # TransactWriteItems is an API, not an IAM action: a transaction is authorized item by
+                # item as PutItem / UpdateItem / ConditionCheckItem (all in TABLE_WRITE).
+                Grant("EventStore", TABLE_READ + TABLE_WRITE, (table.arn,)),
                 Grant("SnapshotSpill", ("s3:GetObject", "s3:PutObject"), (snapshots,))),
             "publisher": grants(
                 "publisher",
                 Grant("EventStoreStream", DDB_STREAM_READ, (table.stream_arn,)),
+                Grant("EventStoreStreamList", DDB_STREAM_LIST, ("*",)),
                 Grant("EventStream", KINESIS_WRITE, (stream.stream.arn,))),
             "projector": grants(
                 "projector",
@@ -109,6 +123,9 @@ class TenantPlatform(pulumi.ComponentResource):
                 "archiver",
                 Grant("EventStream", KINESIS_READ, (stream.stream.arn,)),
                 Grant("Archive", ("s3:PutObject",), (archive,))),
+            # `*`: AppSync API keys have no resource type in IAM (see key_renewal.RENEWAL_ACTIONS).
+            **({KEY_RENEWAL: grants(KEY_RENEWAL, Grant("ApiKeyRenewal", RENEWAL_ACTIONS, ("*",)))}
+               if has_api_key else {}),
         }
         roles = {k: FunctionRole(f"{name}-{k}-role", FunctionRoleArgs(naming.physical(t, k), g, tags), child)
                  for k, g in role_grants.items()}
@@ -118,9 +135,10 @@ class TenantPlatform(pulumi.ComponentResource):
 
         def function(k: str, environment: dict, depends_on: tuple = ()) -> TenantFunction:
             return TenantFunction(f"{name}-{k}", TenantFunctionArgs(
-                function_name=fn_names[k], handler=HANDLERS[k], role_arn=roles[k].role.arn,
+                function_name=fn_names[k], handler=handlers[k], role_arn=roles[k].role.arn,
                 environment={**base_env, **environment}, code_path=str(args.package.path),
                 source_code_hash=args.package.source_code_hash, layer_arn=layer, kms_key_arn=key.arn, tags=tags,
+                log_retention_days=cfg.log_retention_days,
                 # The inline policy must exist before the function can use (or be fed by) anything.
                 depends_on=(roles[k].policy, *depends_on)), child)
 
@@ -138,7 +156,7 @@ class TenantPlatform(pulumi.ComponentResource):
             command_function_arn=command.function.arn, projector_role_name=roles["projector"].role.name,
             api_key_expires_days=cfg.api_key_expires_days, field_log_level=cfg.api_log_level,
             query_depth_limit=cfg.api_query_depth_limit, resolver_count_limit=cfg.api_resolver_count_limit,
-            kms_key_arn=key.arn, auth=auth, log_retention_days=LOG_RETENTION_DAYS), child)
+            kms_key_arn=key.arn, auth=auth, log_retention_days=cfg.log_retention_days), child)
         functions = {
             "command": command,
             "publisher": function("publisher", {env.EVENT_STREAM: stream.stream.name}),
@@ -147,6 +165,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 env.GRAPHQL_URL: api.graphql_url}, depends_on=(api,)),
             "archiver": function("archiver", {env.ARCHIVE_BUCKET: bucket.bucket.bucket}),
         }
+        if has_api_key:
+            functions[KEY_RENEWAL] = function(KEY_RENEWAL, {
+                env.API_ID: api.api_id, env.API_KEY_ID: api.api_key_id,
+                env.API_KEY_EXPIRES_DAYS: str(cfg.api_key_expires_days)})
+            KeyRenewalSchedule(f"{name}-key-renewal", KeyRenewalScheduleArgs(
+                schedule_name=naming.physical(t, KEY_RENEWAL), role_name=naming.physical(t, "key-renewal-schedule"),
+                function_arn=functions[KEY_RENEWAL].function.arn, account_id=args.account_id, tags=tags), child)
 
         sources = {"publisher": table.stream_arn, "projector": stream.stream.arn, "archiver": stream.stream.arn}
         for k in CONSUMERS:
@@ -159,9 +184,13 @@ class TenantPlatform(pulumi.ComponentResource):
                 filter_pattern=event_insert_filter() if k == "publisher" else None), child)
 
         Alarms(f"{name}-alarms", AlarmsArgs(
-            topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
+            tenant=t, topic_name=naming.physical(t, "alarms"), alarm_prefix=naming.physical(t, "alarm"), kms_key_arn=key.arn,
             functions=[WatchedFunction(k, f.function.name, k in CONSUMERS) for k, f in functions.items()],
             failure_queues={k: q.queue.name for k, q in queues.items()}, tags=tags, email=cfg.alarm_email), child)
+        Dashboard(f"{name}-dashboard", DashboardArgs(
+            dashboard_name=naming.physical(t, "dashboard"), tenant=t, region=cfg.region,
+            function_names={k: f.function.name for k, f in functions.items()}, consumers=CONSUMERS,
+            failure_queues={k: q.queue.name for k, q in queues.items()}), child)
 
         # The stack outputs (`define_stack` exports exactly these); the standby pair only when declared.
         standby = ({"standby_accounts_table": models.standby.accounts.name,

@@ -6,11 +6,13 @@ account 123456789012) are mapped to the emulator's real ARNs, resolving by name 
 (a DynamoDB stream ARN carries a label that only the emulator knows).
 
 Created: DynamoDB tables (keys, attributes, GSIs, LSIs, stream, TTL), Kinesis streams (shard count
-or on-demand), S3 buckets (+ versioning), SQS queues (+ redrive policies between declared queues).
+or on-demand), S3 buckets (+ versioning), SQS queues (+ redrive policies between declared queues),
+Cognito user pools with their app clients and groups (`tenantry.local.cognito`).
 Registered, not created: Lambda functions and event source mappings (run in-process by
 `lambda_runtime` and `pollers`).
 Recorded and skipped (control plane, no data): IAM, KMS keys and aliases (nothing is encrypted
-locally), CloudWatch alarms/dashboards/log groups, SNS, X-Ray, AppSync pieces (the dev server reads
+locally), CloudWatch alarms/dashboards/log groups, SNS, X-Ray, EventBridge Scheduler schedules
+(nothing runs on a schedule locally: the key renewal is never due in a dev run), AppSync pieces (the dev server reads
 them from `LocalTenant.resources`), Lambda permissions, bucket public-access blocks, encryption,
 ownership, policies and lifecycle rules, queue policies, DynamoDB contributor insights and tags,
 Pulumi providers and component resources. Ignored table settings: PITR, SSE, deletion protection,
@@ -27,6 +29,7 @@ from typing import Any
 
 from tenantry.inventory import DeclaredResource, ResourceType
 from tenantry.local import filters
+from tenantry.local.cognito import create_user_pools
 from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator, stream_name, table_name
 from tenantry.local.errors import (
     InvalidDeclarationError,
@@ -49,8 +52,7 @@ BUCKET_VERSIONING = ("aws:s3/bucketVersioningV2:BucketVersioningV2", "aws:s3/buc
 
 Clients = Callable[[str], Any]     # service name -> boto3 client on the emulator
 
-# aws:cognito/ until the local identity work creates the declared pool in moto (issue 11).
-CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/", "aws:cognito/")
+CONTROL_PLANE_MODULES = ("aws:iam/", "aws:kms/", "aws:sns/", "aws:appsync/", "aws:xray/", "aws:scheduler/")
 CONTROL_PLANE_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:cloudwatch/compositeAlarm:CompositeAlarm",
@@ -106,6 +108,8 @@ def apply(
     for res in of(*BUCKET_VERSIONING):
         _apply_versioning(clients, res, buckets)
     queues = _create_queues(clients, of(ResourceType.QUEUE), arns)
+    user_pools = create_user_pools(clients, region, of(ResourceType.USER_POOL),
+                                   of(ResourceType.USER_POOL_CLIENT), of(ResourceType.USER_GROUP), arns)
     functions = {f.name: f for f in (_function_spec(region, r, arns) for r in of(ResourceType.FUNCTION))}
     names = _Names(tables, streams, queues, arns)
     mappings = tuple(_mapping(r, names, functions) for r in of(ResourceType.MAPPING))
@@ -118,6 +122,7 @@ def apply(
         buckets=buckets,
         functions=functions,
         mappings=mappings,
+        user_pools=user_pools,
         arns=arns,
         recorded=tuple(recorded),
         resources=resources,
@@ -125,7 +130,8 @@ def apply(
 
 
 _HANDLED = frozenset({ResourceType.TABLE, ResourceType.STREAM, *BUCKETS, *BUCKET_VERSIONING,
-                      ResourceType.QUEUE, ResourceType.FUNCTION, ResourceType.MAPPING})
+                      ResourceType.QUEUE, ResourceType.FUNCTION, ResourceType.MAPPING,
+                      ResourceType.USER_POOL, ResourceType.USER_POOL_CLIENT, ResourceType.USER_GROUP})
 
 
 def service_clients(emulator: Emulator, region: str) -> Clients:

@@ -11,36 +11,39 @@ Start-up, in this order, so each step can rely on the previous one:
 4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
    (over TLS with `--tls`: a local CA, `tenantry.local.tls`);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
-6. print the endpoints, write `.tenantry/dev.json`, print `ready`.
+   and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool;
+6. print the endpoints and dev users, write `.tenantry/dev.json`, print `ready`.
 Ctrl-C / SIGTERM stop everything in reverse order and exit 0; the first signal always stops it
 (`tenantry.local.shutdown`). While it runs, one line per GraphQL operation and per Lambda batch
 (`tenantry.local.activity`; `--log-format json` for machine-readable lines).
 
 Beyond loopback the emulator is a liability: its IAM credentials are public (anyone can sign
-`publishAccountUpdate`), so a non-loopback `--host` needs `--allow-remote`. API keys are random per
-run and dev.json (which holds them) is written owner-only.
+`publishAccountUpdate`), so a non-loopback `--host` needs `--allow-remote`. API keys (where a tenant
+declares one), dev users' passwords and the control key of the re-apply route are random per run,
+and dev.json (which holds them) is written owner-only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import gc
 import ipaddress
+import secrets
 import shutil
 import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from aiohttp import web
 
-from tenantry.local import activity, devstate, wiring
-from tenantry.appsync.auth import new_api_key
+from tenantry.local import activity, devstate, devusers, wiring
 from tenantry.local.devstate import DEV_JSON, STATE_DIR, write_dev_json
 from tenantry.local.state import DevState, StateInUseError
 from tenantry.appsync.server import AppSyncServer, TenantApi
@@ -76,9 +79,17 @@ class DevOptions:
 
 @dataclass(frozen=True)
 class Endpoints:
+    """What dev.json says of one tenant (None fields are left out)."""
     graphql_url: str
     realtime_url: str
-    api_key: str
+    api_key: str | None = None             # only if the API declares API_KEY
+    region: str | None = None
+    user_pool_id: str | None = None        # the emulator's ids (Amplify's userPoolId, ...)
+    user_pool_client_id: str | None = None
+    issuer: str | None = None
+    users: dict[str, dict] = field(default_factory=dict)    # dev user -> username, password, sub
+    # The declared archive bucket (Pulumi autonames it): for `tenantry replay` / `redrive` locally.
+    archive_bucket: str = ""
 
 
 class PortInUseError(Exception):
@@ -107,8 +118,7 @@ def url_host(host: str) -> str:
 def endpoints(tenant: str, host: str, port: int, tls: bool = False) -> Endpoints:
     base = f"{url_host(host)}:{port}"
     http, ws = ("https", "wss") if tls else ("http", "ws")
-    return Endpoints(f"{http}://{base}/{tenant}/graphql", f"{ws}://{base}/{tenant}/graphql/realtime",
-                     new_api_key())
+    return Endpoints(f"{http}://{base}/{tenant}/graphql", f"{ws}://{base}/{tenant}/graphql/realtime")
 
 
 def is_loopback(host: str) -> bool:
@@ -237,15 +247,16 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
             apis, urls = _add_tenants(options, platform, state, threads, say)
             if options.log_format == "text":
                 activity.quiet_powertools()
-            server = AppSyncServer(apis, reapply=platform.reapply)
+            control_key = secrets.token_urlsafe(24)
+            server = AppSyncServer(apis, reapply=platform.reapply, control_key=control_key)
             stack.callback(devstate.remove_own_dev_json, dev_json)
-            announce = _announcer(urls, dev_json, platform, tls, state, say)
+            announce = _announcer(urls, dev_json, platform, tls, control_key, state, say)
             asyncio.run(_serve(sock, server, platform, threads, shutdown,
                                tls.server_context if tls else None, announce))
             say("stopping")
     except StopRequested:
         say("stopping")
-    except (wiring.StartupError, StateInUseError) as exc:
+    except (wiring.StartupError, devusers.DevUserError, StateInUseError) as exc:
         _err(str(exc))
         return EXIT_FAILED
     finally:
@@ -290,25 +301,56 @@ def _add_tenants(options: DevOptions, platform: "wiring.Platform", state: DevSta
         urls[name] = endpoints(name, options.host, options.port, options.tls)
         apis[name] = platform.add_tenant(name, urls[name], threads)
         state.start_tenant(platform.tenants[name])
+        urls[name] = dataclasses.replace(urls[name], api_key=apis[name].api_key,
+                                         archive_bucket=next(iter(platform.tenants[name].buckets), ""),
+                                         **_identity(platform, state, name))
         say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
     return apis, urls
 
 
+def _identity(platform: "wiring.Platform", state: DevState, name: str) -> dict:
+    """The tenant's user pool and its dev users, seeded now (what dev.json says of them), each
+    with the `sub` it had in earlier runs, so the accounts restored for it are still its own."""
+    local, config = platform.tenants[name], platform.configs[name]
+    if not local.user_pools:
+        return {}
+    pool = next(iter(local.user_pools.values()))
+    users = devusers.seed(platform.emulator.client("cognito-idp", local.region), name, pool,
+                          [(u.name, tuple(u.groups)) for u in config.dev.users])
+    subs = state.keep_subs(local, pool.id, [u.username for u in users])
+    return {"region": local.region, "user_pool_id": pool.id,
+            "user_pool_client_id": next(iter(pool.clients.values()), None), "issuer": pool.issuer,
+            "users": {u.name: {"username": u.username, "password": u.password, "sub": subs[u.username],
+                               "groups": list(u.groups)} for u in users}}
+
+
 def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Platform",
-               tls: "LocalTLS | None", state: DevState, say: Callable[[str], None]) -> Callable[[], None]:
+               tls: "LocalTLS | None", control_key: str, state: DevState,
+               say: Callable[[str], None]) -> Callable[[], None]:
     def announce() -> None:
         for name, url in urls.items():
-            say(f"{name}:")
-            say(f"  GraphQL:   {url.graphql_url}")
-            say(f"  Real-time: {url.realtime_url}")
-            say(f"  API key:   {url.api_key}")
+            _announce_tenant(name, url, say)
+        say(f"Cognito:   {platform.emulator.endpoint_url} (Amplify's userPoolEndpoint)")
         if tls:
             say(f"TLS: trust {tls.ca_file} (e.g. NODE_EXTRA_CA_CERTS={tls.ca_file})")
         path = write_dev_json(dev_json, urls, emulator_url=platform.emulator.endpoint_url,
-                              ca_file=tls.ca_file if tls else None)
+                              ca_file=tls.ca_file if tls else None, control_key=control_key)
         say(f"wrote {path}")
         say(f"state: event logs kept in {state.directory} (read models rebuilt from them at start; "
             "--fresh starts empty)")
         say("ready")
     return announce
+
+
+def _announce_tenant(name: str, url: Endpoints, say: Callable[[str], None]) -> None:
+    say(f"{name}:")
+    say(f"  GraphQL:   {url.graphql_url}")
+    say(f"  Real-time: {url.realtime_url}")
+    if url.api_key:
+        say(f"  API key:   {url.api_key}")
+    if url.user_pool_id:
+        say(f"  User pool: {url.user_pool_id} (client {url.user_pool_client_id})")
+    for user, credentials in url.users.items():
+        groups = f" [{', '.join(credentials['groups'])}]" if credentials["groups"] else ""
+        say(f"  Dev user:  {user}{groups}: {credentials['username']} / {credentials['password']}")
 

@@ -1,6 +1,7 @@
 """What a `tenantry dev` run leaves on disk, and how the next run knows it is stale.
 
-- `.tenantry/dev.json`: the running platform's endpoints and keys (owner-only), written at `ready`
+- `.tenantry/dev.json`: the running platform's endpoints, keys and dev users' credentials
+  (owner-only), written at `ready`
   with the pid of the run, removed at a clean stop. A run killed with `kill -9` cannot remove it,
   so every start removes a dev.json whose run is gone before anything else happens: no client
   reads a dead run's URLs and keys while the new run starts.
@@ -26,6 +27,8 @@ from typing import Any
 
 DEV_JSON = Path(".tenantry") / "dev.json"
 STATE_DIR = Path(".tenantry") / "state"
+# How `tenantry replay` proves to the dev server that it may re-apply a tenant (dev.json's key).
+CONTROL_KEY_HEADER = "x-tenantry-control-key"
 WORKDIR_PREFIX = "tenantry-dev-"
 
 
@@ -40,18 +43,23 @@ def pid_alive(pid: int) -> bool:
 
 
 def write_dev_json(path: Path, apis: dict[str, Any], *, emulator_url: str | None = None,
-                   ca_file: Path | None = None) -> Path:
-    """`apis`: tenant -> endpoints (a dataclass). Written owner-only and atomically."""
+                   ca_file: Path | None = None, control_key: str | None = None) -> Path:
+    """`apis`: tenant -> endpoints (a dataclass; None fields are left out). Written owner-only
+    and atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document: dict = {"tenants": {name: dataclasses.asdict(e) for name, e in sorted(apis.items())},
+    document: dict = {"tenants": {name: {k: v for k, v in dataclasses.asdict(e).items() if v is not None}
+                                  for name, e in sorted(apis.items())},
                       "pid": os.getpid()}
     if emulator_url:
-        # For `tenantry replay` / `tenantry redrive` in local mode: the emulator behind the APIs.
+        # For `tenantry replay` / `tenantry redrive` in local mode: the emulator behind the APIs;
+        # also its Cognito endpoint (`tenantry token`, Amplify's `userPoolEndpoint`).
         document["emulator_url"] = emulator_url
+    if control_key:
+        document["control_key"] = control_key     # the dev server's re-apply route
     if ca_file:
         document["ca_file"] = str(ca_file)
     tmp = path.with_suffix(".tmp")
-    # Owner-only from the first byte: it holds the API keys. fchmod covers a tmp left by a crash.
+    # Owner-only from the first byte: it holds the API keys and passwords. fchmod covers a tmp left by a crash.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), 0o600)

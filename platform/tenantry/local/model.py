@@ -10,6 +10,7 @@ from typing import Any
 
 from tenantry.inventory import DeclaredResource
 from tenantry.lambda_records import SourceKind
+from tenantry.local.cognito import UserPoolInfo
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class LocalTenant:
     buckets: dict[str, BucketInfo] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by physical name
     mappings: tuple[EventSourceMapping, ...] = ()
-    arns: dict[str, str] = field(default_factory=dict)                # declared ARN -> emulator ARN
+    user_pools: dict[str, UserPoolInfo] = field(default_factory=dict)  # by the emulator's pool id
+    arns: dict[str, str] = field(default_factory=dict)                # declared ARN / id -> emulator's
     recorded: tuple[DeclaredResource, ...] = ()                       # control plane: not created
     resources: tuple[DeclaredResource, ...] = ()                      # everything declared
 

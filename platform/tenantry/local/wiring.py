@@ -1,7 +1,7 @@
 """Assembles the local platform from what each tenant's Pulumi program declares.
 
-Everything the AppSync emulator serves comes from the declared resources: the schema from the
-`GraphQLApi`, the data sources (and which table or function each points at) from the
+Everything the AppSync emulator serves comes from the declared resources: the schema and the auth
+modes (default and additional providers) from the `GraphQLApi`, the data sources (and which table or function each points at) from the
 `DataSource`s, and the resolver code from the `Resolver`s (written to a scratch directory so the
 V8 executor loads exactly the declared code). The AWS side (tables, streams, functions, mappings)
 is created by `tenantry.local.applier`; this module only wires the pieces together.
@@ -18,6 +18,14 @@ from typing import Any, Callable
 
 from tenantry.inventory import ResourceType
 from tenantry.local import activity
+from tenantry.appsync.auth.declared import (
+    AuthWiring,
+    DeclaredMode,
+    LocalPool,
+    UnsupportedAuthModeError,
+    build_authenticator,
+    declared_modes,
+)
 from tenantry.appsync.schema import build_appsync_schema
 from tenantry.appsync.graphql_http import TenantGraphQL
 from tenantry.appsync.limits import Limits
@@ -49,6 +57,7 @@ class DeclaredApi:
     tables: dict[str, str]                 # data source -> physical table
     functions: dict[str, str]              # data source -> function name
     limits: Limits                         # queryDepthLimit / resolverCountLimit as declared
+    auth_modes: tuple[DeclaredMode, ...]   # default mode first, then the additional providers
 
 
 def declared_api(local: LocalTenant, workdir: Path) -> DeclaredApi:
@@ -76,7 +85,17 @@ def declared_api(local: LocalTenant, workdir: Path) -> DeclaredApi:
         resolvers.append(ResolverSpec(type_name, field_name, resource.inputs["dataSource"], code_file))
     spec = ApiSpec(tuple(data_sources), tuple(resolvers))
     return DeclaredApi(apis[0].inputs["schema"], spec, resolver_dir, tables, functions,
-                       Limits.declared(apis[0].inputs))
+                       Limits.declared(apis[0].inputs), declared_modes(apis[0].inputs))
+
+
+def local_pools(local: LocalTenant) -> dict[str, LocalPool]:
+    """Declared pool id (and emulator id) -> the pool the emulator holds, with its clients."""
+    pools = {}
+    for declared, real in {**local.arns, **{p: p for p in local.user_pools}}.items():
+        pool = local.user_pools.get(real)
+        if pool is not None:
+            pools[declared] = LocalPool(pool.id, pool.region, frozenset(pool.clients.values()))
+    return pools
 
 
 @dataclasses.dataclass
@@ -118,6 +137,7 @@ class Platform:
         self.say = say
         self.emulator: Any = None
         self.tenants: dict[str, LocalTenant] = {}
+        self.configs: dict[str, Any] = {}           # tenant -> TenantConfig as loaded at start
         self._runtimes: dict[str, Any] = {}
         self._backends: dict[str, Backends] = {}
         self._graphql_urls: dict[str, str] = {}
@@ -152,6 +172,7 @@ class Platform:
         return names
 
     def add_tenant(self, name: str, endpoints: Any, threads: ThreadPoolExecutor) -> TenantApi:
+        from tenantry.appsync.auth.api_key import new_api_key
         from tenantry.appsync.executor import FieldExecutor
         from tenantry.appsync.jsruntime import ResolverRuntimeError, compile_scripts
         from tenantry.config import TenantConfigError, load_tenant_by_name
@@ -163,6 +184,7 @@ class Platform:
             config = load_tenant_by_name(self.root, name)
         except TenantConfigError as exc:
             raise StartupError(name, str(exc)) from exc
+        self.configs[name] = config
         started = time.perf_counter()
         resources = declare(config, self.root)
         activity.startup(name, "declare", started, f"{len(resources)} resources (Pulumi mock runtime)",
@@ -189,10 +211,15 @@ class Platform:
         except ResolverRuntimeError as exc:
             raise StartupError(name, str(exc)) from exc
         self._executors.append(executor)
+        try:
+            authenticator, api_key = build_authenticator(api.auth_modes, AuthWiring(
+                name, local_pools(local), self.emulator.endpoint_url, new_api_key))
+        except UnsupportedAuthModeError as exc:
+            raise StartupError(name, str(exc)) from exc
         resolved = {(r.type_name, r.field_name) for r in api.spec.resolvers}
         graphql = TenantGraphQL(name, build_appsync_schema(api.schema), resolved, executor, threads,
-                                api.limits)
-        return build_tenant_api(name, graphql, endpoints.api_key)
+                                authenticator.default_mode, api.limits)
+        return build_tenant_api(name, graphql, authenticator, api_key)
 
     def reapply(self, name: str) -> dict:
         """The local `pulumi up`: re-declare the tenant from its (changed) file and apply what

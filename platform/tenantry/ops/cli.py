@@ -3,7 +3,8 @@
 Local mode (default): the emulator of a running `tenantry dev` (endpoint from `--endpoint-url`, or
 `emulator_url` next to the tenants in `.tenantry/dev.json`), fake credentials. AWS mode
 (`--aws`): the default boto3 credential chain and endpoints; the physical names are the ones the
-Pulumi program declares (`tenantry-<tenant>-...`; override with flags from `pulumi stack output`).
+Pulumi program declares (`tenantry-<tenant>-...`; override with flags from `pulumi stack output`),
+except the archive bucket's, which Pulumi autonames: `--bucket` (or dev.json locally).
 
 `replay` rebuilds into the standby slot of the tenant file, verifies, and switches the tenant file
 to it; then, on AWS, prints the `pulumi up` / `--catch-up` steps, and locally asks the running
@@ -68,30 +69,24 @@ def _clients(args: argparse.Namespace, region: str, dev: dict) -> Clients:
     return Clients.create(endpoint_url=endpoint, region=region, **FAKE_CREDENTIALS)
 
 
-def _account_id(args: argparse.Namespace, region: str | None = None) -> str:
-    """--account-id, else the caller's account on AWS (STS), else the emulator's (as `tenantry dev`
-    names buckets). Resolved once."""
-    if not args.account_id:
-        if args.aws:
-            import boto3
-
-            sts = boto3.session.Session(region_name=region or args.region).client("sts")
-            args.account_id = sts.get_caller_identity()["Account"]
-        else:
-            from tenantry.local.emulator import FAKE_ACCOUNT_ID
-
-            args.account_id = FAKE_ACCOUNT_ID
-    return args.account_id
+def archive_bucket(args: argparse.Namespace, dev: dict, needed: bool) -> str:
+    """The archive bucket's declared name: --bucket, else (locally) the running `tenantry dev`'s
+    dev.json. Pulumi autonames it, so it cannot be derived from the tenant; "" when not `needed`."""
+    bucket = args.bucket or dev.get("tenants", {}).get(args.tenant, {}).get("archive_bucket", "")
+    if needed and not bucket:
+        where = "pulumi stack output bucket_name" if args.aws else "a running `tenantry dev` (dev.json)"
+        raise SystemExit(f"error: the archive bucket's name is unknown: pass --bucket ({where})")
+    return bucket
 
 
-def _names(args: argparse.Namespace, region: str, slot: str) -> PipelineNames:
+def _names(args: argparse.Namespace, slot: str, bucket: str = "") -> PipelineNames:
     """Physical names as declared, with the read models of `slot`; flags override the rest."""
     import dataclasses
 
     from .resources import PipelineNames
 
-    names = PipelineNames.for_tenant(args.tenant, _account_id(args, region), slot)
-    overrides = {f: getattr(args, f) for f in ("events_table", "stream", "bucket") if getattr(args, f, None)}
+    names = PipelineNames.for_tenant(args.tenant, bucket, slot)
+    overrides = {f: getattr(args, f) for f in ("events_table", "stream") if getattr(args, f, None)}
     return dataclasses.replace(names, **overrides)
 
 
@@ -100,12 +95,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aws", action="store_true", help="real AWS (default: the local emulator)")
     parser.add_argument("--endpoint-url", default=None)
     parser.add_argument("--region", default=None, help="default: the tenant file's region")
-    parser.add_argument("--account-id", default=None, help="for the archive bucket name (default: "
-                        "the caller's account from STS with --aws, the emulator's account locally)")
     parser.add_argument("--dev-json", default=None, help="the running `tenantry dev`'s endpoints "
                         "(default: .tenantry/dev.json)")
-    for flag in ("events-table", "stream", "bucket"):
+    for flag in ("events-table", "stream"):
         parser.add_argument(f"--{flag}", default=None)
+    parser.add_argument("--bucket", default=None, help="the archive bucket (autonamed: `pulumi stack output "
+                        "bucket_name`; default locally: the running `tenantry dev`'s dev.json)")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -118,7 +113,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     slots, region = config.read_models, args.region or config.region
     try:
         if args.catch_up:
-            result = rebuild(_clients(args, region, _dev_info(args)), _names(args, region, slots.active),
+            result = rebuild(_clients(args, region, _dev_info(args)), _names(args, slots.active),
                              source="events", clear=False)
             print(f"caught up {result.events} events of {result.aggregates} aggregates into the active slot "
                   f"{slots.active} ({result.accounts_table}, {result.ledger_table}); verified")
@@ -128,7 +123,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
                   "read_models.standby: true and `pulumi up` (or restart tenantry dev) first", file=sys.stderr)
             return 1
         target = slots.standby_slot
-        clients, names = _clients(args, region, _dev_info(args)), _names(args, region, target)
+        dev = _dev_info(args)
+        clients = _clients(args, region, dev)
+        names = _names(args, target, archive_bucket(args, dev, needed=args.source == "archive"))
         result = rebuild(clients, names, source=args.source, clear=True)
     except ReplayError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -180,7 +177,7 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
     config, dev = _config(args), _dev_info(args)
     region = args.region or config.region
-    names = _names(args, region, config.read_models.active)
+    names = _names(args, config.read_models.active, archive_bucket(args, dev, needed=args.function == "archiver"))
     publisher = _publisher(args, region, dev) if args.function == "projector" else None
     result = Redriver(_clients(args, region, dev), names, args.function, publisher).run(
         args.queue or names.failure_queue(args.function), wait=args.wait, progress=sys.stdout)

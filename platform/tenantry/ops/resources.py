@@ -20,7 +20,6 @@ from lambdas.eventstore import keys as k
 
 from .. import lambda_records
 from ..components import naming
-from ..local.emulator import FAKE_ACCOUNT_ID
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,13 @@ class PipelineNames:
     bucket: str
 
     @classmethod
-    def for_tenant(cls, tenant: str, account_id: str = FAKE_ACCOUNT_ID, slot: str = "blue") -> "PipelineNames":
-        """The names the Pulumi program declares; the read models of blue/green slot `slot`."""
+    def for_tenant(cls, tenant: str, bucket: str = "", slot: str = "blue") -> "PipelineNames":
+        """The names the Pulumi program declares; the read models of blue/green slot `slot`. The
+        archive bucket is autonamed, so its name is passed in from the declaration (dev.json,
+        `pulumi stack output bucket_name`); "" when the caller does not touch the archive."""
         p, rm = naming.physical, naming.read_model_table
         return cls(tenant, p(tenant, "events"), rm(tenant, "accounts", slot), rm(tenant, "ledger", slot),
-                   p(tenant, "event-stream"), naming.bucket(tenant, account_id))
+                   p(tenant, "event-stream"), bucket)
 
     def with_slot(self, slot: str) -> "PipelineNames":
         return replace(self, accounts_table=naming.read_model_table(self.tenant, "accounts", slot),

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from tenantry.config import TenantConfig, parse_tenant
+from tenantry.local.devstate import CONTROL_KEY_HEADER
 
 _BLOCK = re.compile(r"^read_models:[^\n]*\n?(?:(?:[ \t]+[^\n]*|[ \t]*#[^\n]*|[ \t]*)\n?)*?(?=^\S|\Z)", re.MULTILINE)
 
@@ -47,23 +48,22 @@ def switch_tenant_file(file: Path, slot: str) -> TenantConfig:
 
 
 def apply_url(dev_json: Path, tenant: str) -> tuple[str, str]:
-    """`POST` here (with the tenant's API key) makes a running `tenantry dev` re-apply the tenant's
-    declaration; returns the URL and the key."""
+    """`POST` here (with the run's control key) makes a running `tenantry dev` re-apply the
+    tenant's declaration; returns the URL and the key."""
     try:
         info = json.loads(dev_json.read_text(encoding="utf-8"))
-        endpoints = info["tenants"][tenant]
-        graphql_url, api_key = endpoints["graphql_url"], endpoints["api_key"]
+        graphql_url, control_key = info["tenants"][tenant]["graphql_url"], info["control_key"]
     except (OSError, ValueError, KeyError) as exc:
         raise SwitchError(tenant, f"no running `tenantry dev` serving it in {dev_json}") from exc
     base = graphql_url.rsplit(f"/{tenant}/graphql", 1)[0]
-    return f"{base}/_tenantry/{tenant}/apply", api_key
+    return f"{base}/_tenantry/{tenant}/apply", control_key
 
 
 def apply_local(dev_json: Path, tenant: str, timeout: float = 120.0) -> dict:
     """Ask the running `tenantry dev` to re-apply the tenant file (the local `pulumi up`)."""
-    url, api_key = apply_url(dev_json, tenant)
-    request = urllib.request.Request(url, data=b"{}", method="POST",
-                                     headers={"content-type": "application/json", "x-api-key": api_key})
+    url, control_key = apply_url(dev_json, tenant)
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={
+        "content-type": "application/json", CONTROL_KEY_HEADER: control_key})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

@@ -22,7 +22,9 @@ from botocore.credentials import Credentials
 from tenantry.appsync.executor import FieldCall, FieldOutcome, ResolverError
 from tenantry.appsync.spec import API_SPEC, RESOLVER_DIR, SCHEMA_FILE
 from tenantry.appsync.schema import build_appsync_schema
-from tenantry.appsync.auth import new_api_key
+from tenantry.appsync.auth import Authenticator, ModeAuthenticator
+from tenantry.appsync.auth.api_key import ApiKeyAuthenticator, new_api_key
+from tenantry.appsync.auth.iam import SigV4Authenticator
 from tenantry.appsync.graphql_http import TenantGraphQL
 from tenantry.appsync.limits import Limits
 from tenantry.appsync.realtime import SubscriptionHub
@@ -30,6 +32,7 @@ from tenantry.appsync.server import AppSyncServer, build_tenant_api
 
 TENANTS = ("acme", "globex")
 KEYS = {tenant: new_api_key() for tenant in TENANTS}      # per run, as `tenantry dev` issues them
+CONTROL_KEY = "control-key-of-this-run"
 
 
 class StubExecutor:
@@ -77,16 +80,24 @@ def _free_port() -> int:
 
 
 @contextmanager
-def stub_server(executor: object | None = None, limits: Limits = Limits()) -> Iterator[StubServer]:
+def stub_server(executor: object | None = None, limits: Limits = Limits(),
+                token_modes: dict[str, ModeAuthenticator] | None = None) -> Iterator[StubServer]:
+    """API key (the default mode) and IAM for every tenant; where a token mode is given, it is
+    that tenant's default mode (as users are on a real tenant's API)."""
     schema_sdl = (RESOLVER_DIR / SCHEMA_FILE).read_text()
     threads = ThreadPoolExecutor(8)
     resolved = {(r.type_name, r.field_name) for r in API_SPEC.resolvers}
     apis = {}
     for tenant in TENANTS:
+        modes = [ApiKeyAuthenticator(tenant, KEYS[tenant]), SigV4Authenticator(tenant)]
+        if token_modes and tenant in token_modes:
+            modes.insert(0, token_modes[tenant])
+        authenticator = Authenticator(tenant, tuple(modes))
         graphql = TenantGraphQL(tenant, build_appsync_schema(schema_sdl), resolved,
-                                executor or StubExecutor(), threads, limits)
-        apis[tenant] = build_tenant_api(tenant, graphql, KEYS[tenant])
-    app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant})
+                                executor or StubExecutor(), threads, authenticator.default_mode, limits)
+        apis[tenant] = build_tenant_api(tenant, graphql, authenticator, KEYS[tenant])
+    app_server = AppSyncServer(apis, keep_alive=0.2, reapply=lambda tenant: {"reapplied": tenant},
+                               control_key=CONTROL_KEY)
     port = _free_port()
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app_server.app)

@@ -1,163 +1,127 @@
-"""Request authentication for the local AppSync emulator: API key and SigV4 (AWS_IAM).
+"""Request authentication for the local AppSync emulator, one authenticator per auth mode.
 
-AppSync's rules, as the emulator applies them:
-- an API key is valid only for the API (tenant) it was issued for;
-- a SigV4 request must be signed for service `appsync` with credentials the emulator knows (the
-  fake credentials every in-process Lambda runs with); the signature is recomputed with botocore's
-  own signer, so a client that can call real AppSync can call the emulator unchanged. Those
-  credentials are public (`testing`/`testing`): SigV4 here proves nothing about the caller, which
-  is why `tenantry dev` refuses a non-loopback host without `--allow-remote`;
-- anything else is `UnauthorizedException` before any GraphQL is parsed.
+An API's authenticator is built from the modes its `GraphQLApi` declares (the default mode and the
+additional providers, `tenantry.appsync.auth.declared`), never from a hard-coded default:
+- `API_KEY` (`api_key.py`): the key issued for this API (tenant) only;
+- `AWS_IAM` (`iam.py`): SigV4 for service `appsync`, recomputed with botocore's own signer;
+- `AMAZON_COGNITO_USER_POOLS` / `OPENID_CONNECT` (`jwt.py`): a JWT in `Authorization`, verified as
+  AppSync verifies it (RS256 signature against the issuer's JWKS, issuer, token use, client id,
+  expiry).
+AppSync picks the mode from the request: a SigV4 `Authorization` is IAM, any other `Authorization`
+is a token for the user pool / OIDC modes, `x-api-key` is the API key; a mode the API does not
+declare is refused like a bad credential, before any GraphQL is parsed.
 
-The resulting `Caller` carries the auth mode (for directive-based field authorization) and the
-AppSync `identity` object resolvers see (`None` for API key callers, as in AppSync).
+The resulting `Caller` carries the mode (for directive-based field authorization) and the AppSync
+`identity` object resolvers see (`None` for API key callers, as in AppSync).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hmac
-import re
-import secrets
-from dataclasses import dataclass
-from typing import Mapping
-
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-from tenantry.local.emulator import FAKE_ACCOUNT_ID, FAKE_CREDENTIALS
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
 
 API_KEY = "API_KEY"
 AWS_IAM = "AWS_IAM"
+USER_POOLS = "AMAZON_COGNITO_USER_POOLS"
+OIDC = "OPENID_CONNECT"
+SIGV4_PREFIX = "AWS4-HMAC-SHA256"
 
-# access key -> secret key: the credentials every in-process Lambda signs with
-_KNOWN_CREDENTIALS = {FAKE_CREDENTIALS["aws_access_key_id"]: FAKE_CREDENTIALS["aws_secret_access_key"]}
-
-MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
-SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
-_AUTH_HEADER = re.compile(
-    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*"
-    r"SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]+)"
-)
+# What AppSync answers, word for word, when no credential of a declared mode is present.
+NO_CREDENTIALS = "Valid authorization header not provided."
+NOT_AUTHORIZED = "You are not authorized to make this call."
 
 
 class UnauthorizedError(Exception):
-    """The request carries no valid credentials for this API (AppSync: UnauthorizedException)."""
+    """The request carries no valid credentials for this API (AppSync: UnauthorizedException).
+
+    `reason` is what the client is told (AppSync's words); `detail` says exactly why, for the log.
+    """
 
     error_type = "UnauthorizedException"
 
-    def __init__(self, tenant: str, reason: str) -> None:
+    def __init__(self, tenant: str, reason: str, detail: str | None = None) -> None:
         super().__init__(reason)
         self.tenant = tenant
         self.reason = reason
+        self.detail = detail or reason
 
 
 @dataclass(frozen=True)
 class Caller:
-    mode: str                       # API_KEY | AWS_IAM
+    mode: str                       # one of the modes above
     identity: dict | None           # AppSync `ctx.identity`
-
-
-API_KEY_PREFIX = "da2-"
-
-
-def new_api_key() -> str:
-    """A fresh local API key, per tenant and per run: unguessable, so an API served beyond
-    loopback is not open to anyone who knows the tenant's name. Frontends read it from dev.json."""
-    return f"{API_KEY_PREFIX}{secrets.token_hex(13)}"
 
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """What a SigV4 verifier needs of an HTTP request (or of a real-time auth header set)."""
+    """What a verifier needs of an HTTP request (or of a real-time auth header set)."""
     method: str
     paths: tuple[str, ...]          # candidate canonical paths (clients sign different ones)
     headers: Mapping[str, str]
     body: bytes
+    source_ip: str = "127.0.0.1"
 
 
+class ModeAuthenticator(Protocol):
+    """Verifies one mode's credential; raises `UnauthorizedError`."""
+
+    mode: str
+
+    async def authenticate(self, request: SignedRequest, headers: Mapping[str, str]) -> Caller: ...
+
+
+@dataclass
 class Authenticator:
-    """Verifies callers of one tenant's API."""
+    """Verifies callers of one tenant's API with the modes it declares (`modes[0]` is the default)."""
 
-    def __init__(self, tenant: str, api_key: str) -> None:
-        self.tenant = tenant
-        self.api_key = api_key
+    tenant: str
+    modes: tuple[ModeAuthenticator, ...]
+    _by_mode: dict[str, ModeAuthenticator] = field(init=False, repr=False)
 
-    def authenticate(self, request: SignedRequest) -> Caller:
+    def __post_init__(self) -> None:
+        self._by_mode = {m.mode: m for m in self.modes}
+
+    @property
+    def default_mode(self) -> str:
+        return self.modes[0].mode
+
+    def has(self, mode: str) -> bool:
+        return mode in self._by_mode
+
+    def mode_for(self, mode: str) -> ModeAuthenticator | None:
+        return self._by_mode.get(mode)
+
+    async def authenticate(self, request: SignedRequest) -> Caller:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if "authorization" in headers and headers["authorization"].startswith("AWS4-HMAC-SHA256"):
-            return self._verify_sigv4(request, headers)
-        key = headers.get("x-api-key")
-        if key is None:
-            raise UnauthorizedError(self.tenant, "Valid authorization header not provided.")
-        if not hmac.compare_digest(key, self.api_key):
-            raise UnauthorizedError(self.tenant, "You are not authorized to make this call.")
-        return Caller(mode=API_KEY, identity=None)
+        authorization = headers.get("authorization")
+        if authorization is not None and authorization.startswith(SIGV4_PREFIX):
+            return await self._by(AWS_IAM, request, headers)
+        if authorization is not None:
+            token_modes = [m for m in self.modes if m.mode in (USER_POOLS, OIDC)]
+            if not token_modes:
+                raise UnauthorizedError(self.tenant, NO_CREDENTIALS,
+                                        "a token was sent but the API declares no user pool or OIDC mode")
+            return await _first_accepting(token_modes, request, headers)
+        if "x-api-key" in headers:
+            return await self._by(API_KEY, request, headers)
+        raise UnauthorizedError(self.tenant, NO_CREDENTIALS, "no Authorization or x-api-key header")
 
-    def _verify_sigv4(self, request: SignedRequest, headers: dict[str, str]) -> Caller:
-        match = _AUTH_HEADER.match(headers["authorization"])
-        if match is None:
-            raise UnauthorizedError(self.tenant, "Authorization header is not a valid SigV4 header.")
-        access_key, date, region, service, terminator = _split_credential(match["credential"])
-        secret = _KNOWN_CREDENTIALS.get(access_key)
-        if secret is None or service != "appsync" or terminator != "aws4_request":
-            raise UnauthorizedError(self.tenant, "The security token included in the request is invalid.")
-        timestamp = headers.get("x-amz-date", "")
-        _check_timestamp(self.tenant, timestamp, date)
-        signed = match["signed"].split(";")
-        missing = [name for name in signed if name not in headers]
-        if missing:
-            raise UnauthorizedError(self.tenant, f"Signed headers missing from request: {missing}")
-        signer = SigV4Auth(Credentials(access_key, secret), "appsync", region)
-        for path in request.paths:
-            expected = _signature(signer, request, path, {n: headers[n] for n in signed}, timestamp)
-            if hmac.compare_digest(expected, match["signature"]):
-                return Caller(mode=AWS_IAM, identity=_iam_identity(access_key, headers))
-        raise UnauthorizedError(
-            self.tenant,
-            "The request signature we calculated does not match the signature you provided.",
-        )
+    async def _by(self, mode: str, request: SignedRequest, headers: Mapping[str, str]) -> Caller:
+        verifier = self._by_mode.get(mode)
+        if verifier is None:
+            raise UnauthorizedError(self.tenant, NO_CREDENTIALS, f"the API does not declare {mode}")
+        return await verifier.authenticate(request, headers)
 
 
-def _split_credential(credential: str) -> tuple[str, str, str, str, str]:
-    parts = credential.split("/")
-    if len(parts) != 5:
-        return ("", "", "", "", "")
-    return parts[0], parts[1], parts[2], parts[3], parts[4]
-
-
-def _check_timestamp(tenant: str, timestamp: str, scope_date: str) -> None:
-    try:
-        when = dt.datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        raise UnauthorizedError(tenant, "X-Amz-Date header missing or malformed.") from None
-    if timestamp[:8] != scope_date:
-        raise UnauthorizedError(tenant, "Credential scope date does not match X-Amz-Date.")
-    if abs(dt.datetime.now(dt.timezone.utc) - when) > MAX_CLOCK_SKEW:
-        raise UnauthorizedError(tenant, "Signature expired: X-Amz-Date is too far from now.")
-
-
-def _signature(signer: SigV4Auth, request: SignedRequest, path: str,
-               signed_headers: dict[str, str], timestamp: str) -> str:
-    # Rebuild exactly the request the client signed and let botocore compute its signature.
-    host = signed_headers.get("host", "localhost")
-    aws_request = AWSRequest(method=request.method, url=f"https://{host}{path}",
-                             headers=signed_headers, data=request.body)
-    aws_request.context["timestamp"] = timestamp
-    canonical = signer.canonical_request(aws_request)
-    return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
-
-
-def _iam_identity(access_key: str, headers: dict[str, str]) -> dict:
-    return {
-        "accountId": FAKE_ACCOUNT_ID,
-        "cognitoIdentityAuthProvider": None,
-        "cognitoIdentityAuthType": None,
-        "cognitoIdentityId": None,
-        "cognitoIdentityPoolId": None,
-        "sourceIp": [headers.get("x-forwarded-for", "127.0.0.1")],
-        "userArn": f"arn:aws:iam::{FAKE_ACCOUNT_ID}:user/{access_key}",
-        "username": access_key,
-        "accessKey": access_key,
-    }
+async def _first_accepting(modes: list[ModeAuthenticator], request: SignedRequest,
+                           headers: Mapping[str, str]) -> Caller:
+    """A token is tried against the default token mode first, then the additional ones; the
+    first mode's refusal is the one reported (AppSync reports one reason)."""
+    first: UnauthorizedError | None = None
+    for verifier in modes:
+        try:
+            return await verifier.authenticate(request, headers)
+        except UnauthorizedError as exc:
+            first = first or exc
+    assert first is not None
+    raise first

@@ -10,10 +10,11 @@ Everything else is derived from it at start, the event-sourced way:
    publisher) folds them into the declared read models, through `tenantry.ops.replay.rebuild`,
    which also verifies every row and ledger entry against the event store.
 
+Dev users keep their `sub` (`tenantry.local.state.users`), so restored accounts are still theirs.
 Not kept: stream positions (DynamoDB Streams and Kinesis start empty; the read models are rebuilt
-instead), failure queues, the S3 archive and spilled snapshots, API keys. Which table is the event
-store and which are the read models comes from the declaration: the functions' environment
-(`lambdas.handlers.settings`), as the Lambdas themselves learn it.
+instead), failure queues, the S3 archive and spilled snapshots, API keys, dev users' passwords.
+Which table is the event store and which are the read models comes from the declaration: the
+functions' environment (`lambdas.handlers.settings`), as the Lambdas themselves learn it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tenantry.local.model import LocalTenant
 
 from .log import EventLog, EventLogs
 from .restore import HeldBack, LogProblem, Restored, read_log, set_aside
+from .users import USERS_FILE, keep_subs
 
 __all__ = ["DevState", "HeldBack", "LogProblem", "Restored", "StateInUseError", "TenantTables"]
 
@@ -156,6 +158,11 @@ class DevState:
                          f"{rebuilt.events} events (projector replay)", rebuilt.problem or "ok",
                          aggregates=rebuilt.aggregates, events=rebuilt.events)
         return len(restored.items)
+
+    def keep_subs(self, local: LocalTenant, user_pool_id: str, usernames: list[str]) -> dict[str, str]:
+        """Dev users seeded just now get back the `sub` of earlier runs (`users.json`)."""
+        return keep_subs(self.emulator, local.region, user_pool_id, usernames,
+                         self.directory / local.tenant / USERS_FILE)
 
     def close(self) -> None:
         self.logs.close()

@@ -49,6 +49,7 @@ async def _run_commands(endpoint: TenantEndpoint, accounts: list[str], count: in
             _, body = await client.call(doc.OPEN, {"input": {"accountId": aid, "ownerId": f"owner-{aid[-1]}",
                                                              "currency": "EUR", "initialDeposit": 5_000,
                                                              "commandId": f"open-{aid}"}})
+            assert body.get("data") and body["data"]["openAccount"], body
             seen(body["data"]["openAccount"])
 
     async def one_client(n: int) -> None:
@@ -103,6 +104,24 @@ def _snapshot(server: DevServer, accounts: dict[str, list[str]]) -> dict:
     return {name: asyncio.run(_answers(server.tenants[name], accounts[name])) for name in TENANTS}
 
 
+async def _as_alice(endpoint: TenantEndpoint, query: str, variables: dict) -> dict:
+    async with Client(endpoint, user="alice") as client:
+        return (await client.call(query, variables))[1]
+
+
+def _alice_opens(server: DevServer, name: str) -> str:
+    """An account alice opens for herself (owned by her token's sub)."""
+    body = asyncio.run(_as_alice(server.tenants[name], doc.OPEN, {"input": {
+        "accountId": f"{name}-alice", "ownerId": server.tenants[name].sub("alice"), "currency": "EUR",
+        "commandId": f"open-{name}-alice"}}))
+    assert body.get("data"), body
+    return body["data"]["openAccount"]["accountId"]
+
+
+def _alice_reads(server: DevServer, name: str, account_id: str) -> dict | None:
+    return asyncio.run(_as_alice(server.tenants[name], doc.GET_ACCOUNT, {"id": account_id}))["data"]["account"]
+
+
 def test_every_balance_ledger_and_past_state_survives_ctrl_c_and_kill_9(tmp_path):
     # GIVEN tenantry dev with its state in tmp_path, and 1,000 commands across both tenants
     state = tmp_path / "state"
@@ -112,6 +131,8 @@ def test_every_balance_ledger_and_past_state_survives_ctrl_c_and_kill_9(tmp_path
         for seed, name in enumerate(TENANTS):
             versions = asyncio.run(_run_commands(server.tenants[name], accounts[name], COMMANDS // len(TENANTS), seed))
             _projected(server.tenants[name], versions)
+        alices = {name: _alice_opens(server, name) for name in TENANTS}
+        subs = {name: server.tenants[name].sub("alice") for name in TENANTS}
         before = _snapshot(server, accounts)
         assert sum(len(a["ledger"]) for t in before.values() for a in t.values() if "ledger" in a) > COMMANDS // 2
     finally:
@@ -120,6 +141,10 @@ def test_every_balance_ledger_and_past_state_survives_ctrl_c_and_kill_9(tmp_path
     server = start_dev(tmp_path / "run2", free_port(), state_dir=state)
     try:
         assert _snapshot(server, accounts) == before
+        # AND alice is still alice (same sub, new password): her account is still hers
+        assert {name: server.tenants[name].sub("alice") for name in TENANTS} == subs
+        for name in TENANTS:
+            assert _alice_reads(server, name, alices[name])["ownerId"] == subs[name]
         restored = [line for line in server.output if "restore:" in line]
         assert all("ok" in line.split()[-1] for line in restored), restored
         # AND a deposit acknowledged right before `kill -9` is kept too
@@ -137,6 +162,7 @@ def test_every_balance_ledger_and_past_state_survives_ctrl_c_and_kill_9(tmp_path
     server = start_dev(tmp_path / "run3", free_port(), state_dir=state)
     try:
         after = _snapshot(server, accounts)
+        assert all(_alice_reads(server, name, alices[name])["ownerId"] == subs[name] for name in TENANTS)
     finally:
         assert stop_dev(server) == 0
     for name in TENANTS:

@@ -186,7 +186,7 @@ def test_fresh_says_it_discards_the_kept_state_and_starts_empty(tmp_path):
                 return (await client.call(doc.GET_ACCOUNT, {"id": "acc-0"}))[1]
         # THEN it said so before ready, and the account is gone
         before_ready = server.output[: server.output.index("ready")]
-        assert any("--fresh: discarding the kept state" in line for line in before_ready)
+        assert any("--fresh: discarding the kept state of acme" in line for line in before_ready)
         assert asyncio.run(account())["data"]["account"] is None
     finally:
         assert stop_dev(server) == 0

@@ -159,14 +159,14 @@ def test_a_second_run_on_the_same_state_is_refused(emulator, tmp_path):  # noqa:
     first.close()
 
 
-def test_fresh_discards_every_tenant_state(emulator, tmp_path):  # noqa: F811
+def test_fresh_discards_the_state_of_the_tenants_it_runs_only(emulator, tmp_path):  # noqa: F811
     # GIVEN kept logs of two tenants
     for tenant in ("acme", "globex"):
         write_log(tmp_path / tenant / "events.jsonl", tenant, [])
     state = DevState(tmp_path, emulator)
-    # WHEN --fresh discards them THEN both folders are gone
-    assert [p.name for p in state.discard()] == ["acme", "globex"]
-    assert not (tmp_path / "acme").exists() and not (tmp_path / "globex").exists()
+    # WHEN --fresh --tenant acme discards THEN acme's folder is gone and globex's is kept
+    assert [p.name for p in state.discard(["acme"])] == ["acme"]
+    assert not (tmp_path / "acme").exists() and (tmp_path / "globex" / "events.jsonl").exists()
     state.close()
 
 

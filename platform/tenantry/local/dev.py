@@ -284,9 +284,9 @@ def _kept_state(options: DevOptions, platform: "wiring.Platform", say: Callable[
     state = DevState(options.state_dir or options.root / STATE_DIR, platform.emulator)
     try:
         if options.fresh:
-            removed = state.discard()
-            say(f"--fresh: discarding the kept state in {state.directory} "
-                f"({', '.join(p.name for p in removed) or 'none kept'}); starting empty")
+            removed = state.discard(platform.tenant_names(options.tenants))
+            say(f"--fresh: discarding the kept state of {', '.join(p.name for p in removed) or 'no tenant'} "
+                f"in {state.directory}; starting empty")
         yield state
     finally:
         state.close()

@@ -104,9 +104,9 @@ class DevState:
         self.logs = EventLogs()
         emulator.observe_writes(self.logs.observe)
 
-    def discard(self) -> list[Path]:
-        """--fresh: remove every tenant's kept state; the folders removed."""
-        removed = [p for p in sorted(self.directory.iterdir()) if p.is_dir()]
+    def discard(self, tenants: list[str]) -> list[Path]:
+        """--fresh: remove what is kept of these tenants (the others' state stays); the folders removed."""
+        removed = [self.directory / t for t in tenants if (self.directory / t).is_dir()]
         for folder in removed:
             shutil.rmtree(folder)
         return removed

@@ -38,6 +38,7 @@ from lambdas.handlers import settings as env
 from tenantry.local import activity
 from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
 from tenantry.local.model import LocalTenant
+from tenantry.local.wiring import StartupError
 
 from .log import EventLog, EventLogs
 from .restore import HeldBack, LogProblem, Restored, read_log, set_aside
@@ -58,10 +59,11 @@ class StateInUseError(Exception):
         self.directory = directory
 
 
-class UndeclaredEventStoreError(Exception):
+class UndeclaredEventStoreError(StartupError):
+    """A StartupError: `tenantry dev` reports it like any declaration it cannot run."""
+
     def __init__(self, tenant: str, found: list[str]) -> None:
-        super().__init__(f"{tenant}: expected one event table in the functions' {env.EVENTS_TABLE}, found {found}")
-        self.tenant = tenant
+        super().__init__(tenant, f"expected one event table in the functions' {env.EVENTS_TABLE}, found {found}")
         self.found = found
 
 

@@ -11,7 +11,8 @@ Start-up, in this order, so each step can rely on the previous one:
 4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
    (over TLS with `--tls`: a local CA, `tenantry.local.tls`);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
-   and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool;
+   and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool, each with
+   the `sub` it had in earlier runs (`tenantry.local.state.users`);
 6. print the endpoints and dev users, write `.tenantry/dev.json`, print `ready`.
 Ctrl-C / SIGTERM stop everything in reverse order and exit 0; the first signal always stops it
 (`tenantry.local.shutdown`). While it runs, one line per GraphQL operation and per Lambda batch

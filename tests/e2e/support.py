@@ -167,10 +167,13 @@ def _pump(stream, lines: list[str], ready: threading.Event) -> None:
             ready.set()
 
 
-def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT, env: dict | None = None) -> DevServer:
+def start_dev(tmp: Path, port: int, *extra: str, cwd: Path = ROOT, env: dict | None = None,
+              state_dir: Path | None = None) -> DevServer:
+    """Kept state goes to `state_dir` (default: `tmp`/state), never to the checkout's .tenantry/."""
     dev_json = tmp / "dev.json"
     process = subprocess.Popen(
-        [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json), *extra],
+        [*TENANTRY, "dev", "--port", str(port), "--dev-json", str(dev_json),
+         "--state-dir", str(state_dir or tmp / "state"), *extra],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # faulthandler: a native crash (SIGSEGV in V8, say) prints every thread's stack first.
         env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", **(env or {})},

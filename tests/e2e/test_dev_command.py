@@ -135,7 +135,8 @@ def test_sigterm_stops_cleanly(tmp_path):
 
 def test_unknown_tenant_is_refused(tmp_path):
     done = subprocess.run([*TENANTRY, "dev", "--port", str(free_port()), "--tenant", "nope",
-                           "--dev-json", str(tmp_path / "d.json")], cwd=ROOT, capture_output=True,
+                           "--dev-json", str(tmp_path / "d.json"), "--state-dir", str(tmp_path / "state")],
+                          cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ})
     assert done.returncode == 1
     assert "nope" in done.stderr
@@ -165,13 +166,14 @@ def test_kill_9_leftovers_are_removed_by_the_next_start(tmp_path):
 
 def test_the_first_sigint_during_start_up_stops_it(tmp_path):
     # GIVEN tenantry dev in the middle of its start-up (declaring the Pulumi program)
-    process = subprocess.Popen([*TENANTRY, "dev", "--port", str(free_port()), "--dev-json", str(tmp_path / "d.json")],
+    process = subprocess.Popen([*TENANTRY, "dev", "--port", str(free_port()), "--dev-json", str(tmp_path / "d.json"),
+                                "--state-dir", str(tmp_path / "state")],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = []
     for line in process.stdout:
         lines.append(line)
-        if "declared" in line:
+        if "declare:" in line:      # the start-up step line: `acme    declare: N resources ...`
             break
     # WHEN one SIGINT arrives THEN it stops, exit 0, without a second signal
     process.send_signal(signal.SIGINT)

@@ -8,6 +8,8 @@
     10:21:09 acme  ! λ publisher  2 records         31ms  1 failed
     10:21:12   reloaded resolvers/Query.account.js (acme, globex)
 
+and, at start-up, one line per tenant and step (`startup`): declare, provision, restore, rebuild.
+
 with warnings and errors (the Lambdas' own, the twin's) on one line each, marked `!`, and their
 tracebacks below. `json` prints the same events as JSON objects and leaves the Lambdas' Powertools
 lines exactly as Lambda would write them (one JSON object each).
@@ -50,10 +52,18 @@ def reload(event: dict, warning: bool = False) -> None:
             extra={"activity": {"kind": "reload", **event}})
 
 
-def _emit(level: int, kind: str, tenant: str, what: str, started: float, outcome: str) -> None:
+def startup(tenant: str, step: str, started: float, detail: str, outcome: str = "ok", **fields: object) -> None:
+    """One start-up step of a tenant (declare, provision, restore, rebuild): what it did and how
+    long it took; `fields` (counts) go into the JSON form as they are."""
+    _emit(logging.INFO if outcome == "ok" else logging.WARNING, "startup", tenant, f"{step}: {detail}",
+          started, outcome, step=step, **fields)
+
+
+def _emit(level: int, kind: str, tenant: str, what: str, started: float, outcome: str, **fields: object) -> None:
     ms = round((time.perf_counter() - started) * 1000)
     log.log(level, "%-7s %-30s %5dms  %s", tenant, what, ms, outcome,
-            extra={"activity": {"kind": kind, "tenant": tenant, "what": what, "ms": ms, "outcome": outcome}})
+            extra={"activity": {"kind": kind, "tenant": tenant, "what": what, "ms": ms, "outcome": outcome,
+                                **fields}})
 
 
 class TextFormatter(logging.Formatter):

@@ -4,13 +4,16 @@ Start-up, in this order, so each step can rely on the previous one:
 1. bind the API port (a busy port fails here, before anything slow happens); remove what a run
    that is gone left behind (`tenantry.local.devstate`);
 2. start the AWS emulator (moto) on a free loopback port;
-3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`) and
-   create what it declares in the emulator (`tenantry.local.applier.apply`);
+3. per tenant: evaluate the Pulumi program under the mock runtime (`tenantry.mocks.declare`),
+   create what it declares in the emulator (`tenantry.local.applier.apply`), restore its kept
+   event log and rebuild its read models from it (`tenantry.local.state`; `--fresh` discards the
+   kept state first), each step printed with the time it took;
 4. serve every tenant's AppSync API from the declared schema, data sources and resolver code
    (over TLS with `--tls`: a local CA, `tenantry.local.tls`), and its console at `/<tenant>/`
    (`tenantry.console`: GraphiQL, sign-in as a dev user, accounts with live balances);
 5. start the event source mapping pollers (the projector publishes back into step 4's server);
-   and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool;
+   and seed each tenant's dev users (`dev.users` of its tenant file) in its user pool, each with
+   the `sub` it had in earlier runs (`tenantry.local.state.users`);
 6. print the endpoints and dev users, write `.tenantry/dev.json`, print `ready`.
 Edits under resolvers/ and lambdas/ serve from the next request or batch; a tenant file or schema
 edit says what it needs (`tenantry.local.reload`; off with `--no-reload`). What reloaded is also
@@ -38,10 +41,10 @@ import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from aiohttp import web
 
@@ -49,7 +52,8 @@ from tenantry.local import activity, devstate, devusers, wiring
 from tenantry import console
 from tenantry.local.consoles import console_tenants
 from tenantry.local.reload_events import EVENTS_PATH, ReloadEvents
-from tenantry.local.devstate import DEV_JSON, write_dev_json
+from tenantry.local.devstate import DEV_JSON, STATE_DIR, write_dev_json
+from tenantry.local.state import DevState, StateInUseError
 from tenantry.appsync.server import AppSyncServer, TenantApi
 from tenantry.local.shutdown import Shutdown, StopRequested
 
@@ -78,6 +82,8 @@ class DevOptions:
     tls: bool = False                    # https:// and wss:// with a local CA (Amplify needs wss://)
     log_format: str = "text"             # text | json (activity.FORMATS)
     reload: bool = True                  # hot reload of resolvers/ and lambdas/ (tenantry.local.reload)
+    fresh: bool = False                  # discard the kept state (event logs) and start empty
+    state_dir: Path | None = None        # default: <root>/.tenantry/state
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,8 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
                 options.root, workdir, say, ca_file=tls.ca_file if tls else None,
                 # EMF metric lines are for CloudWatch; at a terminal they drown everything else.
                 lambda_env=QUIET_LAMBDA_ENV if options.log_format == "text" else {}))
-            apis, urls = _add_tenants(options, platform, threads, say)
+            state = stack.enter_context(_kept_state(options, platform, say))
+            apis, urls = _add_tenants(options, platform, state, threads, say)
             if options.log_format == "text":
                 activity.quiet_powertools()
             control_key = secrets.token_urlsafe(24)
@@ -258,13 +265,13 @@ def _run_bound(options: DevOptions, sock: socket.socket, shutdown: Shutdown, say
             if options.reload:
                 _watch(stack, platform, events, options.log_format, say)
             stack.callback(devstate.remove_own_dev_json, dev_json)
-            announce = _announcer(urls, dev_json, platform, tls, control_key, say)
+            announce = _announcer(urls, dev_json, platform, tls, control_key, state, say)
             asyncio.run(_serve(sock, server, platform, threads, shutdown,
                                tls.server_context if tls else None, announce))
             say("stopping")
     except StopRequested:
         say("stopping")
-    except (wiring.StartupError, devusers.DevUserError) as exc:
+    except (wiring.StartupError, devusers.DevUserError, StateInUseError) as exc:
         _err(str(exc))
         return EXIT_FAILED
     finally:
@@ -297,7 +304,20 @@ def _tls(options: DevOptions) -> "LocalTLS":
     return local_tls(options.root / TLS_DIR, options.host)
 
 
-def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: ThreadPoolExecutor,
+@contextmanager
+def _kept_state(options: DevOptions, platform: "wiring.Platform", say: Callable[[str], None]) -> Iterator[DevState]:
+    state = DevState(options.state_dir or options.root / STATE_DIR, platform.emulator)
+    try:
+        if options.fresh:
+            removed = state.discard(platform.tenant_names(options.tenants))
+            say(f"--fresh: discarding the kept state of {', '.join(p.name for p in removed) or 'no tenant'} "
+                f"in {state.directory}; starting empty")
+        yield state
+    finally:
+        state.close()
+
+
+def _add_tenants(options: DevOptions, platform: "wiring.Platform", state: DevState, threads: ThreadPoolExecutor,
                  say: Callable[[str], None]) -> tuple[dict[str, TenantApi], dict[str, Endpoints]]:
     apis: dict[str, TenantApi] = {}
     urls: dict[str, Endpoints] = {}
@@ -305,29 +325,33 @@ def _add_tenants(options: DevOptions, platform: "wiring.Platform", threads: Thre
         started = time.perf_counter()
         urls[name] = endpoints(name, options.host, options.port, options.tls)
         apis[name] = platform.add_tenant(name, urls[name], threads)
+        state.start_tenant(platform.tenants[name])
         urls[name] = dataclasses.replace(urls[name], api_key=apis[name].api_key,
                                          archive_bucket=next(iter(platform.tenants[name].buckets), ""),
-                                         **_identity(platform, name))
+                                         **_identity(platform, state, name))
         say(f"{name}: ready to serve ({time.perf_counter() - started:.1f}s)")
     return apis, urls
 
 
-def _identity(platform: "wiring.Platform", name: str) -> dict:
-    """The tenant's user pool and its dev users, seeded now (what dev.json says of them)."""
+def _identity(platform: "wiring.Platform", state: DevState, name: str) -> dict:
+    """The tenant's user pool and its dev users, seeded now (what dev.json says of them), each
+    with the `sub` it had in earlier runs, so the accounts restored for it are still its own."""
     local, config = platform.tenants[name], platform.configs[name]
     if not local.user_pools:
         return {}
     pool = next(iter(local.user_pools.values()))
     users = devusers.seed(platform.emulator.client("cognito-idp", local.region), name, pool,
                           [(u.name, tuple(u.groups)) for u in config.dev.users])
+    subs = state.keep_subs(local, pool.id, [u.username for u in users])
     return {"region": local.region, "user_pool_id": pool.id,
             "user_pool_client_id": next(iter(pool.clients.values()), None), "issuer": pool.issuer,
-            "users": {u.name: {"username": u.username, "password": u.password, "sub": u.sub,
+            "users": {u.name: {"username": u.username, "password": u.password, "sub": subs[u.username],
                                "groups": list(u.groups)} for u in users}}
 
 
 def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Platform",
-               tls: "LocalTLS | None", control_key: str, say: Callable[[str], None]) -> Callable[[], None]:
+               tls: "LocalTLS | None", control_key: str, state: DevState,
+               say: Callable[[str], None]) -> Callable[[], None]:
     def announce() -> None:
         for name, url in urls.items():
             _announce_tenant(name, url, say)
@@ -337,7 +361,8 @@ def _announcer(urls: dict[str, Endpoints], dev_json: Path, platform: "wiring.Pla
         path = write_dev_json(dev_json, urls, emulator_url=platform.emulator.endpoint_url,
                               ca_file=tls.ca_file if tls else None, control_key=control_key)
         say(f"wrote {path}")
-        say("state is in memory: it ends when tenantry dev stops")
+        say(f"state: event logs kept in {state.directory} (read models rebuilt from them at start; "
+            "--fresh starts empty)")
         say("ready")
     return announce
 

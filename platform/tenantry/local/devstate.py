@@ -8,8 +8,11 @@
 - a scratch folder per run (`<tmp>/tenantry-dev-<pid>-*`: the declared resolver code), removed at
   a clean stop; folders of runs that are gone are removed at the next start.
 
-Nothing else is kept: the platform's state (tables, streams, queues) lives in memory, in the
-embedded emulator, and ends with the run.
+- `.tenantry/state/<tenant>/`: what is kept between runs, the tenant's event log
+  (`tenantry.local.state`), locked by the run that uses it; `--fresh` discards it.
+
+Everything else (read models, streams, queues, buckets) lives in memory, in the embedded
+emulator, and ends with the run; the read models are rebuilt from the event log at the next start.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 DEV_JSON = Path(".tenantry") / "dev.json"
+STATE_DIR = Path(".tenantry") / "state"
 # How `tenantry replay` proves to the dev server that it may re-apply a tenant (dev.json's key).
 CONTROL_KEY_HEADER = "x-tenantry-control-key"
 WORKDIR_PREFIX = "tenantry-dev-"

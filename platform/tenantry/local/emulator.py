@@ -18,6 +18,11 @@ a successful DynamoDB write or Kinesis put it wakes the pollers of that table or
 competed with real requests for the lock above and for the GIL) and still see a record at once.
 Writes made without this server (a `mock_aws` in the same process) are only seen by the pollers'
 idle safety-net poll.
+
+For the same reason the emulator is where a successful DynamoDB item write can be observed before
+its answer leaves (`Emulator.observe_writes`): `tenantry dev` keeps each tenant's event log that way
+(`tenantry.local.state`). Observers run inside the backend's lock, so what they record is in the
+order the writes were applied.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
@@ -169,16 +174,20 @@ class _BackendLocks:
         if scope is None or (scope[1] not in _INDEPENDENT_SERVICES and scope[1] != "s3"):
             return self._all()
         region, service = scope
-        return [self._lock((service, "*" if service == "s3" else region))]
+        return [self.lock((service, "*" if service == "s3" else region))]
 
-    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+    def lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
     def _all(self) -> list[threading.Lock]:
-        self._lock(("*", "*"))
+        self.lock(("*", "*"))
         with self._guard:
             return [self._locks[key] for key in sorted(self._locks)]   # one order: no deadlock
+
+
+# A successful DynamoDB item write: (action, request body, response body). Runs under the backend's lock.
+WriteObserver = Callable[[str, bytes, bytes], None]
 
 
 class _SerializedApp:
@@ -186,8 +195,9 @@ class _SerializedApp:
 
     def __init__(self, app: Any, writes: StreamWrites) -> None:
         self._app = app
-        self._locks = _BackendLocks()
+        self.locks = _BackendLocks()
         self._writes = writes
+        self.observers: list[WriteObserver] = []
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         # Read the body before taking the lock: moto would read it from the socket inside it, and
@@ -202,13 +212,18 @@ class _SerializedApp:
             status.append(code)
             return start_response(code, headers, *args)
 
-        locks = self._locks.for_request(environ)
+        locks = self.locks.for_request(environ)
         with contextlib.ExitStack() as held:
             for lock in locks:
                 held.enter_context(lock)
             # moto builds whole responses, so materialising the body inside the lock is cheap and
             # keeps the backend untouched while werkzeug writes to the socket.
             chunks = list(self._app(environ, record_status))
+            if (self.observers and request is not None and service == _DYNAMODB_TARGET
+                    and action in _DYNAMODB_ITEM_WRITES and status and status[0].startswith("2")):
+                response = b"".join(chunks)
+                for observe in self.observers:
+                    observe(action, request, response)
         if watched and status and status[0].startswith("2"):
             self._writes.notify(_written_keys(service, action, request, b"".join(chunks)))
         return chunks
@@ -286,6 +301,8 @@ class Emulator:
         self._session_lock = threading.Lock()
         self._session = _isolated_session()
         self.stream_writes = StreamWrites()
+        self._app: _SerializedApp | None = None
+        self._observers: list[WriteObserver] = []
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> "Emulator":
@@ -300,7 +317,8 @@ class Emulator:
         )
 
         dispatcher = _cached_dispatcher(DomainDispatcherApplication)(create_backend_app)
-        app = _SerializedApp(dispatcher, self.stream_writes)
+        app = self._app = _SerializedApp(dispatcher, self.stream_writes)
+        app.observers = self._observers
         # werkzeug reacts to a busy port with sys.exit(1); binding the socket ourselves keeps the
         # failure a typed error the CLI can report.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -347,7 +365,24 @@ class Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
+        # moto's backends belong to the process, not to this server: an emulator that ends leaves
+        # nothing behind for the next one (tests apply the same tenant one after another).
+        if self._server is not None:
+            self.reset()
         self.stop()
+
+    def observe_writes(self, observer: WriteObserver) -> None:
+        """Call `observer(action, request, response)` after every successful DynamoDB item write
+        (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems), inside the lock of
+        that backend and before the answer is returned. It must not raise (the write is applied
+        already): an observer that cannot do its job reports that itself."""
+        self._observers.append(observer)
+
+    def backend_lock(self, service: str, region: str) -> threading.Lock:
+        """The lock requests to that backend hold (for work done on moto's objects directly)."""
+        if self._app is None:
+            raise EmulatorNotRunningError()
+        return self._app.locks.lock((service, "*" if service == "s3" else region))
 
     # access ----------------------------------------------------------------------------------
     @property

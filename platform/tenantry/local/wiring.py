@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from tenantry.inventory import ResourceType
+from tenantry.local import activity
 from tenantry.appsync.auth.declared import (
     AuthWiring,
     DeclaredMode,
@@ -184,16 +186,19 @@ class Platform:
         except TenantConfigError as exc:
             raise StartupError(name, str(exc)) from exc
         self.configs[name] = config
+        started = time.perf_counter()
         resources = declare(config, self.root)
-        self.say(f"{name}: declared {len(resources)} resources (Pulumi mock runtime)")
+        activity.startup(name, "declare", started, f"{len(resources)} resources (Pulumi mock runtime)",
+                         resources=len(resources))
+        started = time.perf_counter()
         try:
             local = localize(apply(resources, self.emulator, tenant=name, region=config.region),
                              endpoints.graphql_url, self.ca_file)
         except LocalPlatformError as exc:
             raise StartupError(name, str(exc)) from exc
         self.tenants[name] = local
-        self.say(f"{name}: provisioned {len(local.tables)} tables, {len(local.streams)} streams, "
-                 f"{len(local.functions)} functions, {len(local.mappings)} event source mappings")
+        activity.startup(name, "provision", started, f"{len(local.tables)} tables, {len(local.streams)} streams, "
+                         f"{len(local.functions)} functions, {len(local.mappings)} event source mappings")
         api = declared_api(local, self.workdir)
         runtime = self._runtime(local)
         backends = Backends(self.emulator.client("dynamodb", local.region), api.tables,

@@ -80,6 +80,7 @@ async def _answers(endpoint: TenantEndpoint, accounts: list[str]) -> dict:
                 token = page["data"]["ledger"]["nextToken"]
                 if not token:
                     break
+            assert account.get("data") and account["data"]["account"], (aid, account)
             version = account["data"]["account"]["version"]
             past = [(await client.call(doc.ACCOUNT_AT, {"id": aid, "version": v}))[1]["data"]["accountAt"]
                     for v in sorted({1, max(1, version // 2), version})]

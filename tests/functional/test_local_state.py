@@ -81,6 +81,9 @@ def test_each_append_of_the_event_store_is_in_the_log_when_the_call_returns(emul
     assert sorted(map(json.dumps, logged)) == sorted(map(json.dumps, _table_items(emulator, acme, events)))
     assert [(i[k.PARTITION_KEY]["S"], i[k.SORT_KEY]["N"]) for i in logged] == \
         [("a", "1"), ("b", "1"), ("a", "2"), ("b", "2"), ("a", "3")]
+    # AND a restart reads every one of them back (items as the store writes them: no tenant in them)
+    restored = read_log(log_path, TENANT)
+    assert restored.problems == [] and restored.items == logged
 
 
 def test_a_refused_write_and_another_table_write_are_not_logged(emulator, acme, tmp_path):  # noqa: F811

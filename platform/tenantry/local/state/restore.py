@@ -112,7 +112,7 @@ def _check_line(raw: bytes, number: int, tenant: str,
         return "not an item line (expected {\"Item\": {...}}): not restored"
     try:
         key = _key(item)
-        envelope = publishable(item)
+        envelope = publishable(item, tenant_id=tenant)
     except CorruptEventError as exc:
         return f"{exc.aggregate_id} v{exc.version}: {exc.reason}: not restored"
     if envelope.tenant_id != tenant:

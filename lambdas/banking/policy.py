@@ -17,7 +17,7 @@ from .commands import CloseAccount, Deposit, OpenAccount, Transfer, Withdraw
 from .errors import OwnerRequiredError, UnauthorizedError
 from .queries import AccountAt
 
-# The same literal as tenantry.config.ADMINS_GROUP (the group the Pulumi program declares).
+# The group the Pulumi program declares in each user pool (tenantry.config reads it from here).
 ADMINS_GROUP = "admins"
 API_KEY_ACTOR = "api-key"
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lambdas.apikeys import MAX_DAYS as MAX_API_KEY_DAYS
+from lambdas.banking.policy import ADMINS_GROUP as POLICY_ADMINS_GROUP
 from lambdas.apikeys import MIN_DAYS as MIN_API_KEY_DAYS
 
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
@@ -46,9 +47,9 @@ RESERVED_TAG_KEYS = ("tenant", "tier", "managed-by")
 READ_MODEL_SLOTS = ("blue", "green")
 USER_DIRECTORIES = ("cognito", "oidc")
 MFA_MODES = ("OFF", "OPTIONAL", "ON")     # Cognito's mfa_configuration; OPTIONAL/ON mean TOTP
-# The group whose members may act on every account (DESIGN section 3); lambdas.banking.policy and
-# the resolvers know the same name.
-ADMINS_GROUP = "admins"
+# The group whose members may act on every account (DESIGN section 3): the policy's own name for
+# it (the resolvers, which cannot import, spell it out and are tested against it).
+ADMINS_GROUP = POLICY_ADMINS_GROUP
 DEV_USER_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
 

@@ -92,6 +92,19 @@ def test_kinesis_reads_start_where_the_iterator_points(moto):
     assert [r["Data"] for r in rest["Records"]] == [str(i).encode() for i in range(210, 301)]
 
 
+def test_kinesis_puts_leave_no_metric_datapoints_behind(moto):
+    # GIVEN a stream
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    kinesis.create_stream(StreamName="m", ShardCount=1)
+    # WHEN records are put, one by one and in a batch
+    kinesis.put_record(StreamName="m", Data=b"1", PartitionKey="p")
+    kinesis.put_records(StreamName="m", Records=[{"Data": b"2", "PartitionKey": "p"}])
+    # THEN moto's CloudWatch holds no datapoint for them (unpatched: IncomingBytes, IncomingRecords)
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    assert list(cloudwatch_backends[DEFAULT_ACCOUNT_ID][REGION].get_all_metrics()) == []
+
+
 def test_what_a_query_reads_is_not_kept_alive(dynamodb):
     # GIVEN a table of 20 items
     import gc

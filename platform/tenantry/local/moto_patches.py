@@ -23,6 +23,10 @@ speed only, and its test pins that the records read are the same.
 5. A Query on a table's key sorts every item of the table to find the partition's: each command's
    read of its account's newest events cost O(events of every account) and slowed the whole
    platform as history grew. Here a base-table Query looks at its partition only.
+6. Every Kinesis PutRecord(s) stores two CloudWatch datapoints (`AWS/Kinesis` IncomingBytes and
+   IncomingRecords) in moto's CloudWatch, kept forever: memory that grows with every event, for
+   metrics nothing in the local platform reads (its alarms and dashboard are declared, not run).
+   Here Kinesis records no stream metrics.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def apply() -> None:
     _patch_kinesis_reads()
     _patch_instance_tracking()
     _patch_partition_queries()
+    _patch_kinesis_metrics()
     _applied = True
 
 
@@ -241,3 +246,13 @@ def _patch_partition_queries() -> None:
             del self.all_items
 
     Table.query = query
+
+
+# 6. Kinesis stream metrics ----------------------------------------------------------------------
+def _patch_kinesis_metrics() -> None:
+    from moto.kinesis.models import KinesisBackend
+
+    def _send_stream_metrics(self: Any, stream_name: str, incoming_bytes: int, incoming_records: int) -> None:
+        return None
+
+    KinesisBackend._send_stream_metrics = _send_stream_metrics

@@ -5,6 +5,7 @@ offered where the tenant declares one, and reload events come from the dev serve
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,14 @@ def console_tenants(urls: Mapping[str, "Endpoints"], idp_for: Any, events_url: s
 
 def _console(name: str, url: "Endpoints", idp_for: Any, events_url: str | None) -> ConsoleTenant:
     users = dict(url.users)
+    idp = functools.cache(lambda: idp_for(url.region))     # one client, made at the first sign-in
 
     async def sign_in(user: str) -> Credential:
         credentials = users.get(user)
         if credentials is None or url.user_pool_id is None or url.user_pool_client_id is None:
             raise UnknownDevUserError(name, user)
         tokens = await asyncio.to_thread(
-            devusers.sign_in, idp_for(url.region), url.user_pool_id, url.user_pool_client_id,
+            devusers.sign_in, idp(), url.user_pool_id, url.user_pool_client_id,
             credentials["username"], credentials["password"])
         return Credential(token=tokens["IdToken"], sub=credentials["sub"], groups=tuple(credentials["groups"]))
 

@@ -45,8 +45,10 @@ class BankingService:
     # Lambda always passes the caller AppSync authenticated.
     def open_account(self, cmd: OpenAccount, ctx: CommandContext, caller: Caller = TRUSTED) -> CommandResult:
         account_id = cmd.account_id or derived_id("acc_", cmd.command_id)
-        # Validated again: a token's `sub` must fit the rules an ownerId argument fits.
-        owned = OpenAccount.model_validate(cmd.model_dump() | {"owner_id": owner_of_new_account(caller, cmd.owner_id)})
+        # An owner taken from the token is validated again: a `sub` must fit the rules an ownerId
+        # argument fits (one given as an argument was validated with the command).
+        owned = cmd if cmd.owner_id is not None else OpenAccount.model_validate(
+            cmd.model_dump() | {"owner_id": owner_of_new_account(caller, None)})
         return self._single(account_id, owned, ctx, None, caller)
 
     def deposit(self, cmd: Deposit, ctx: CommandContext, caller: Caller = TRUSTED) -> CommandResult:

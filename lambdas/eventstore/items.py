@@ -127,8 +127,11 @@ def _packed_uuid(value: str) -> str | None:
 def _instant(occurred_at: str) -> int | str:
     """Microseconds since 1970 when that reads back as the same string; else the string."""
     try:
-        moment = datetime.strptime(occurred_at, OCCURRED_AT_FORMAT).replace(tzinfo=UTC)
+        # fromisoformat, not strptime: no pure-Python parse (and no locale import) per event written
+        moment = datetime.fromisoformat(occurred_at)
     except ValueError:
+        return occurred_at
+    if moment.tzinfo is None:
         return occurred_at
     micros = (moment - _EPOCH) // timedelta(microseconds=1)
     return micros if _occurred_at(micros) == occurred_at else occurred_at

@@ -13,16 +13,16 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
 from lambdas.apikeys import api_key_expiry, rfc3339
+from lambdas.handlers import telemetry
 from lambdas.handlers.settings import KeyRenewalSettings
 from lambdas.handlers.tracing import LazyTracer
 
 logger = Logger(service="key-renewal")
 tracer = LazyTracer(service="key-renewal")   # the X-Ray SDK is imported at the first invocation
-metrics = Metrics(namespace="Tenantry", service="key-renewal")
+metrics = telemetry.handler_metrics("key-renewal")
 
 
 def _utc_now() -> dt.datetime:
@@ -57,5 +57,5 @@ def handler(event: dict, context: Any) -> dict:
     expires = r.renew()     # a failure raises: the Errors alarm, and the Scheduler's retries
     days_left = (expires - r.clock()).total_seconds() / 86_400
     logger.info("api key renewed", extra={"api_id": r.settings.api_id, "expires": rfc3339(expires)})
-    metrics.add_metric(name="ApiKeyDaysLeft", unit=MetricUnit.Count, value=round(days_left, 2))
+    telemetry.count(metrics, telemetry.API_KEY_DAYS_LEFT, round(days_left, 2))
     return {"expires": rfc3339(expires)}

@@ -38,6 +38,8 @@ POISON_EVENTS = Metric("publisher", "PoisonEvents")
 EVENTS_APPLIED = Metric("projector", "EventsApplied")
 READ_MODEL_WRITES = Metric("projector", "ReadModelWrites")
 EVENTS_ARCHIVED = Metric("archiver", "EventsArchived")
+# Only tenants with an API key have the renewal function (not in ALL: no alarm or widget reads it).
+API_KEY_DAYS_LEFT = Metric("key-renewal", "ApiKeyDaysLeft")
 ALL = (COMMANDS, COMMANDS_REJECTED, INTERNAL_FAILURES, EVENTS_PUBLISHED, PUBLISH_FAILURES, POISON_EVENTS,
        EVENTS_APPLIED, READ_MODEL_WRITES, EVENTS_ARCHIVED)
 

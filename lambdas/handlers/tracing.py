@@ -11,8 +11,8 @@ Service annotations, the response or exception as metadata). Lambda's own active
 (Initialization, Invocation, Overhead) needs no SDK at all.
 
 The trade-off: the SDK's import moves from the init phase into the first invocation of each
-execution environment, where it is paid once. With SnapStart (the command function, optionally) the
-init phase is restored from a snapshot, so importing it there would be free; `prime()` does that.
+execution environment, where it is paid once (with SnapStart, importing it at init would be free,
+as that phase is restored from a snapshot; the handler does not do it).
 """
 
 from __future__ import annotations
@@ -35,10 +35,6 @@ class LazyTracer:
 
             self._tracer = Tracer(service=self.service)
         return self._tracer
-
-    def prime(self) -> None:
-        """Build the Tracer now: for an init phase whose cost is not paid per cold start (SnapStart)."""
-        _ = self.tracer
 
     def capture_lambda_handler(self, handler: Callable) -> Callable:
         """`Tracer.capture_lambda_handler`, applied when the handler is first invoked."""

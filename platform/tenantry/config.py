@@ -251,10 +251,10 @@ class TenantConfigError(Exception):
         super().__init__(f"{file}: invalid tenant configuration\n{lines}")
 
 
-# Fields whose allowed values the annotations cannot say: a pattern, and a bool spelled as YAML
-# (top-level bools have no allowed-values hint on purpose).
+# Fields whose allowed values the annotations cannot say (top-level bools have no allowed-values
+# hint on purpose; nested ones say "true, false").
 _ALLOWED_SPECIAL = {
-    "name": TENANT_NAME_RULE, "read_models.standby": "true, false",
+    "name": TENANT_NAME_RULE,
     "region": ", ".join(f"{r} (opt-in: enable it first)" if r in OPT_IN_REGIONS else r for r in AWS_REGIONS),
 }
 

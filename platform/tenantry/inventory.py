@@ -41,3 +41,4 @@ class ResourceType:
     USER_POOL = "aws:cognito/userPool:UserPool"
     USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
     USER_GROUP = "aws:cognito/userGroup:UserGroup"
+    SCHEDULE = "aws:scheduler/schedule:Schedule"

@@ -47,7 +47,7 @@ SUMMARIES: dict[str, Callable[[dict], str]] = {
     ResourceType.DATA_SOURCE: lambda i: f"type={i.get('type')}" + (
         f" table={(i.get('dynamodbConfig') or {}).get('tableName')}" if i.get("dynamodbConfig") else ""),
     ResourceType.RESOLVER: lambda i: f"{i.get('type')}.{i.get('field')} data_source={i.get('dataSource')}",
-    "aws:scheduler/schedule:Schedule": lambda i: (
+    ResourceType.SCHEDULE: lambda i: (
         f"{i.get('scheduleExpression')} target={(i.get('target') or {}).get('arn')}"),
     ResourceType.GRAPHQL_API: lambda i: (
         f"auth={i.get('authenticationType')}+"

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from lambdas.apikeys import MAX_DAYS as MAX_API_KEY_DAYS
+from lambdas.apikeys import MIN_DAYS as MIN_API_KEY_DAYS
 from lambdas.apikeys import ApiKeyLifetimeError, rfc3339
 from lambdas.apikeys import api_key_expiry as _expiry
 from tenantry.appsync.spec import (API_KEY, API_SPEC, AWS_IAM, OIDC, RESOLVER_DIR, RUNTIME_NAME, RUNTIME_VERSION,
@@ -26,10 +27,6 @@ FIELD_LOG_LEVELS = ("NONE", "ERROR", "INFO", "DEBUG", "ALL")
 PUBLISH_FIELD = ("Mutation", "publishAccountUpdate")
 # What a DynamoDB data source needs of the tables' KMS key to read them (no writes: no data key).
 TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
-
-
-# The mode names are tenantry.appsync.spec's (schema_for writes the directives of the same modes).
-COGNITO_MODE, OIDC_MODE, IAM_MODE, API_KEY_MODE = USER_POOLS, OIDC, AWS_IAM, API_KEY
 
 
 @dataclass(frozen=True)
@@ -49,17 +46,17 @@ class ApiAuth:
 
     @property
     def default_mode(self) -> str:
-        return COGNITO_MODE if self.user_pool_id is not None else OIDC_MODE
+        return USER_POOLS if self.user_pool_id is not None else OIDC
 
     @property
     def additional_modes(self) -> tuple[str, ...]:
-        return (IAM_MODE, API_KEY_MODE) if self.api_key else (IAM_MODE,)
+        return (AWS_IAM, API_KEY) if self.api_key else (AWS_IAM,)
 
     def api_settings(self) -> dict:
         """The GraphQLApi arguments that say all of this."""
         users = ({"user_pool_config": aws.appsync.GraphQLApiUserPoolConfigArgs(
                      user_pool_id=self.user_pool_id, aws_region=self.region, default_action="ALLOW")}
-                 if self.default_mode == COGNITO_MODE else
+                 if self.default_mode == USER_POOLS else
                  {"openid_connect_config": aws.appsync.GraphQLApiOpenidConnectConfigArgs(
                      issuer=self.oidc_issuer, client_id=self.oidc_client_id)})
         return {"authentication_type": self.default_mode, **users,
@@ -89,7 +86,7 @@ class ApiArgs:
     log_retention_days: int = 30
 
     def __post_init__(self) -> None:
-        if not 1 <= self.api_key_expires_days <= MAX_API_KEY_DAYS:
+        if not MIN_API_KEY_DAYS <= self.api_key_expires_days <= MAX_API_KEY_DAYS:
             raise ApiKeyLifetimeError(self.api_key_expires_days)
         if self.field_log_level not in FIELD_LOG_LEVELS:
             raise ValueError(f"field_log_level must be one of {FIELD_LOG_LEVELS}, got {self.field_log_level!r}")

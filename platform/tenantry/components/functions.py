@@ -22,8 +22,7 @@ LOG_RETENTION_DAYS = 30
 # "Deploy a tenant").
 
 
-def powertools_layer_arn(region: str, runtime: str = RUNTIME, architecture: str = ARCHITECTURE) -> str:
-    return layers.layer_arn(region, runtime=runtime, architecture=architecture)
+powertools_layer_arn = layers.layer_arn
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,18 @@ def test_an_edited_lambda_module_serves_the_next_invocation(server, project):
     print(f"\nhot reload round trip, Lambda: {round_trip * 1000:.0f} ms")
 
 
+def test_a_reapply_after_a_hot_reload_takes_the_running_code_as_current(server, project):
+    from tenantry.ops.switch import apply_local
+
+    # GIVEN a resolver edited and hot-reloaded (its declared code now differs from the start-up one)
+    api = Api(server.tenants["acme"])
+    with edited(project / "resolvers" / "Query.account.js", "'id must match", "'hot: id must match"):
+        until(lambda: message(api, BAD_ID), lambda m: m.startswith("hot:"))
+        # WHEN the tenant is re-applied (what `tenantry replay` does after a switch)
+        # THEN it is not refused for the code hot reload already serves
+        assert apply_local(server.dev_json, "acme") is not None
+
+
 def test_a_broken_edit_is_reported_and_the_previous_code_keeps_serving(server, project):
     # GIVEN a serving API
     api = Api(server.tenants["acme"])

@@ -10,20 +10,11 @@ something a restart or a re-apply would bring.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from tenantry.inventory import DeclaredResource, ResourceType
-
-# Inputs hot reload keeps current: resolvers/*.js and lambdas/ (the zip's hash).
-HOT_INPUTS = {ResourceType.RESOLVER: ("code",), ResourceType.FUNCTION: ("sourceCodeHash",)}
+from tenantry.inventory import DeclaredResource
 
 Verdict = tuple[str, str, dict[str, Any]]     # (unchanged|reapply|restart|error, line, detail)
-
-
-def without_hot_inputs(resources: Any) -> list[DeclaredResource]:
-    return [dataclasses.replace(r, inputs={k: v for k, v in r.inputs.items() if k not in HOT_INPUTS[r.type]})
-            if r.type in HOT_INPUTS else r for r in resources]
 
 
 def check(platform: Any, tenant: str, shown: str) -> Verdict:
@@ -49,7 +40,7 @@ def _compare(shown: str, tenant: str, running: Any, declared: list[DeclaredResou
     from tenantry.local import reapply
 
     try:
-        plan = reapply.plan(tenant, without_hot_inputs(running), without_hot_inputs(declared))
+        plan = reapply.plan(tenant, running, declared, hot_reload=True)
     except reapply.UnappliableChangeError as exc:
         return _restart(shown, tenant, exc.changes)
     applied = plan.describe()
@@ -57,7 +48,7 @@ def _compare(shown: str, tenant: str, running: Any, declared: list[DeclaredResou
         return ("unchanged", f"{shown}: nothing {tenant} runs in tenantry dev has changed "
                 "(only settings the local platform does not apply, if any)", {})
     return ("reapply", f"{shown}: {tenant} can take this in place ({_summary(applied)}): "
-            f"POST /_tenantry/{tenant}/apply with its API key (as `tenantry replay` does), or restart "
+            f"POST /_tenantry/{tenant}/apply with the run's control key (as `tenantry replay` does), or restart "
             "tenantry dev", {"plan": applied})
 
 

@@ -13,12 +13,16 @@ at start-up. Any other difference raises `UnappliableChangeError`: restart `tena
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from tenantry.inventory import DeclaredResource, ResourceType
 from tenantry.local.applier import _is_control_plane
 
 # AppSync pieces the dev server serves from the declaration, so a change in them matters.
+# Inputs hot reload keeps current: resolvers/*.js and lambdas/ (the zip's hash).
+HOT_INPUTS = {ResourceType.RESOLVER: ("code",), ResourceType.FUNCTION: ("sourceCodeHash",)}
 SERVED_APPSYNC = (ResourceType.GRAPHQL_API, ResourceType.RESOLVER, ResourceType.DATA_SOURCE)
 
 
@@ -50,8 +54,17 @@ def _differs_only_in(old: dict, new: dict, key: str) -> bool:
     return {k: v for k, v in old.items() if k != key} == {k: v for k, v in new.items() if k != key}
 
 
+def without_hot_inputs(resources: Any) -> list[DeclaredResource]:
+    return [dataclasses.replace(r, inputs={k: v for k, v in r.inputs.items() if k not in HOT_INPUTS[r.type]})
+            if r.type in HOT_INPUTS else r for r in resources]
+
+
 def plan(tenant: str, old: tuple[DeclaredResource, ...] | list[DeclaredResource],
-         new: list[DeclaredResource]) -> Plan:
+         new: list[DeclaredResource], hot_reload: bool = False) -> Plan:
+    """`hot_reload`: the running code is kept current by `tenantry.local.reload`, so a resolver's
+    code or the zip's hash differing is no change to apply (without it, it needs a restart)."""
+    if hot_reload:
+        old, new = without_hot_inputs(old), without_hot_inputs(new)
     before = {(r.type, r.name): r for r in old if _matters(r)}
     after = {(r.type, r.name): r for r in new if _matters(r)}
     result, refused = Plan(), []

@@ -292,5 +292,6 @@ def start(platform: Any, events: ReloadEvents, report: Callable[[dict, bool], No
     """Watch what `platform` runs; the caller stops the watcher."""
     sources = Sources.of(platform.root)
     reloader = Reloader(platform, sources, events, report, after_lambdas)
+    platform.hot_reload = True      # its re-apply now takes the running code as current
     return Watcher(sources, reloader.handle).start()
 

@@ -145,6 +145,7 @@ class Platform:
         self._pollers: list[Any] = []
         self._executors: list[Any] = []
         self._resolvers: dict[str, tuple[Any, frozenset[str], Path]] = {}   # for hot reload
+        self.hot_reload = False                     # set by tenantry.local.reload when it watches
 
     def __enter__(self) -> "Platform":
         from tenantry.local.emulator import Emulator
@@ -237,7 +238,7 @@ class Platform:
             if config.region != old.region:
                 raise reapply.UnappliableChangeError(name, [f"region {old.region} -> {config.region}"])
             resources = declare(config, self.root)
-            changes = reapply.plan(name, old.resources, resources)
+            changes = reapply.plan(name, old.resources, resources, hot_reload=self.hot_reload)
             arns = dict(old.arns)
             tables = dict(old.tables)
             clients = service_clients(self.emulator, old.region)

@@ -219,13 +219,14 @@ class _SerializedApp:
             # moto builds whole responses, so materialising the body inside the lock is cheap and
             # keeps the backend untouched while werkzeug writes to the socket.
             chunks = list(self._app(environ, record_status))
+            succeeded = bool(status) and status[0].startswith("2")
+            response = b"".join(chunks) if succeeded and (watched or self.observers) else b""
             if (self.observers and request is not None and service == _DYNAMODB_TARGET
-                    and action in _DYNAMODB_ITEM_WRITES and status and status[0].startswith("2")):
-                response = b"".join(chunks)
+                    and action in _DYNAMODB_ITEM_WRITES and succeeded):
                 for observe in self.observers:
                     observe(action, request, response)
-        if watched and status and status[0].startswith("2"):
-            self._writes.notify(_written_keys(service, action, request, b"".join(chunks)))
+        if watched and succeeded:
+            self._writes.notify(_written_keys(service, action, request, response))
         return chunks
 
 

@@ -20,10 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
-API_KEY = "API_KEY"
-AWS_IAM = "AWS_IAM"
-USER_POOLS = "AMAZON_COGNITO_USER_POOLS"
-OIDC = "OPENID_CONNECT"
+from tenantry.appsync.spec import API_KEY, AWS_IAM, OIDC, USER_POOLS  # noqa: F401 - the auth modes, re-exported
 SIGV4_PREFIX = "AWS4-HMAC-SHA256"
 
 # What AppSync answers, word for word, when no credential of a declared mode is present.
@@ -77,16 +74,15 @@ class Authenticator:
     tenant: str
     modes: tuple[ModeAuthenticator, ...]
     _by_mode: dict[str, ModeAuthenticator] = field(init=False, repr=False)
+    _token_modes: tuple[ModeAuthenticator, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_mode = {m.mode: m for m in self.modes}
+        self._token_modes = tuple(m for m in self.modes if m.mode in (USER_POOLS, OIDC))
 
     @property
     def default_mode(self) -> str:
         return self.modes[0].mode
-
-    def has(self, mode: str) -> bool:
-        return mode in self._by_mode
 
     def mode_for(self, mode: str) -> ModeAuthenticator | None:
         return self._by_mode.get(mode)
@@ -97,11 +93,10 @@ class Authenticator:
         if authorization is not None and authorization.startswith(SIGV4_PREFIX):
             return await self._by(AWS_IAM, request, headers)
         if authorization is not None:
-            token_modes = [m for m in self.modes if m.mode in (USER_POOLS, OIDC)]
-            if not token_modes:
+            if not self._token_modes:
                 raise UnauthorizedError(self.tenant, NO_CREDENTIALS,
                                         "a token was sent but the API declares no user pool or OIDC mode")
-            return await _first_accepting(token_modes, request, headers)
+            return await _first_accepting(self._token_modes, request, headers)
         if "x-api-key" in headers:
             return await self._by(API_KEY, request, headers)
         raise UnauthorizedError(self.tenant, NO_CREDENTIALS, "no Authorization or x-api-key header")

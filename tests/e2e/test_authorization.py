@@ -20,7 +20,6 @@ from tests.e2e.support import AckedAppSyncTransport, TenantEndpoint, auth_header
 pytestmark = pytest.mark.e2e
 
 DEADLINE_S = 30    # so that a broken pipeline fails instead of hanging; not a performance check
-OPEN_MINE = f"mutation Open($input: OpenAccountInput!) {{ openAccount(input: $input) {{ {doc.RESULT} }} }}"
 MY_ACCOUNTS = f"query Mine {{ accounts {{ items {{ {doc.ACCOUNT} }} nextToken }} }}"
 ON_MINE = "subscription Mine { onMyAccountsUpdated { accountId balance version ownerId } }"
 
@@ -77,7 +76,7 @@ def ops(as_user):
 
 def open_own(user: UserApi, deposit: int = 100) -> str:
     account_id = uid(user.name)
-    user.execute(OPEN_MINE, {"input": {"accountId": account_id, "currency": "EUR", "initialDeposit": deposit,
+    user.execute(doc.OPEN, {"input": {"accountId": account_id, "currency": "EUR", "initialDeposit": deposit,
                                         "commandId": uid("open")}})
     return account_id
 
@@ -229,9 +228,9 @@ def test_every_contract_field_as_alice_bob_and_ops(alice, bob, ops):
         "accounts (alice's)": lambda u, i: outcome(u, doc.ACCOUNTS, {"ownerId": alice.endpoint.sub("alice")}),
         "ledger": lambda u, i: outcome(u, doc.LEDGER, {"accountId": mine}),
         "accountAt": lambda u, i: outcome(u, doc.ACCOUNT_AT, {"id": mine}),
-        "openAccount (own)": lambda u, i: outcome(u, OPEN_MINE, {"input": {
+        "openAccount (own)": lambda u, i: outcome(u, doc.OPEN, {"input": {
             "currency": "EUR", "commandId": uid("o")}}),
-        "openAccount (for alice)": lambda u, i: outcome(u, OPEN_MINE, {"input": {
+        "openAccount (for alice)": lambda u, i: outcome(u, doc.OPEN, {"input": {
             "ownerId": alice.endpoint.sub("alice"), "currency": "EUR", "commandId": uid("o")}}),
         "deposit": lambda u, i: outcome(u, doc.DEPOSIT, money(mine)),
         "withdraw": lambda u, i: outcome(u, doc.WITHDRAW, money(mine)),

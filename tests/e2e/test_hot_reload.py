@@ -7,7 +7,6 @@ that copy's files, never this checkout's. Each test restores what it edited.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import Api, DevServer, copy_whole_project, free_port, start_dev, stop_dev, uid
+from tests.e2e.support import Api, DevServer, copy_whole_project, eventually, free_port, start_dev, stop_dev, uid
 
 pytestmark = pytest.mark.e2e
 
@@ -43,30 +42,19 @@ def server(copied, tmp_path_factory) -> Iterator[DevServer]:
 
 
 @contextmanager
-def edited(path: Path, old: str, new: str) -> Iterator[float]:
-    """`path` with `old` replaced by `new` (restored afterwards); yields when it was written."""
+def edited(path: Path, old: str, new: str) -> Iterator[None]:
+    """`path` with `old` replaced by `new` (restored afterwards)."""
     original = path.read_text()
     assert old in original, f"{path.name} should contain {old!r}"
     path.write_text(original.replace(old, new, 1))
     try:
-        yield time.monotonic()
+        yield
     finally:
         path.write_text(original)
 
 
-def until(read, done, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout}s; last value: {value!r}")
-        time.sleep(0.01)
-
-
 def output_since(server: DevServer, start: int, text: str) -> str:
-    return until(lambda: next((line for line in server.output[start:] if text in line), None), bool)
+    return eventually(lambda: next((line for line in server.output[start:] if text in line), None), bool)
 
 
 def message(api: Api, query: str, variables: dict | None = None) -> str:
@@ -88,15 +76,13 @@ def test_an_edited_resolver_serves_the_next_request(server, project):
     mark = len(server.output)
 
     # WHEN the resolver's error message is edited
-    with edited(project / "resolvers" / "Query.account.js", "'id must match", "'hot: id must match") as written:
+    with edited(project / "resolvers" / "Query.account.js", "'id must match", "'hot: id must match"):
         # THEN a later request gets the new message, without a restart
-        served = until(lambda: message(api, BAD_ID), lambda m: m.startswith("hot:"))
-        round_trip = time.monotonic() - written
+        eventually(lambda: message(api, BAD_ID), lambda m: m.startswith("hot:"))
         # AND the dev server says what reloaded, for which tenants
         assert "reloaded resolvers/Query.account.js (acme, globex)" in output_since(server, mark, "reloaded resolvers")
     # AND putting the file back brings the old behaviour back
-    until(lambda: message(api, BAD_ID), lambda m: m.startswith("id must match"))
-    print(f"\nhot reload round trip, resolver: {round_trip * 1000:.0f} ms ({served!r})")
+    eventually(lambda: message(api, BAD_ID), lambda m: m.startswith("id must match"))
 
 
 def test_an_edited_lambda_module_serves_the_next_invocation(server, project):
@@ -106,17 +92,15 @@ def test_an_edited_lambda_module_serves_the_next_invocation(server, project):
     mark = len(server.output)
 
     # WHEN a module it imports (not the handler itself) is edited
-    with edited(project / "lambdas" / "banking" / "errors.py", 'does not exist")', 'does not exist (hot)")') as written:
+    with edited(project / "lambdas" / "banking" / "errors.py", 'does not exist")', 'does not exist (hot)")'):
         # THEN the next invocation runs the new code
-        until(lambda: deposit_to_nobody(api), lambda m: m.endswith("(hot)"))
-        round_trip = time.monotonic() - written
+        eventually(lambda: deposit_to_nobody(api), lambda m: m.endswith("(hot)"))
         line = output_since(server, mark, "reloaded lambdas")
     # AND the output names the module and the functions that cold-started
     assert "1 module changed: lambdas/banking/errors.py" in line
     assert "acme: archiver, command, projector, publisher" in line
     # AND putting the file back brings the old behaviour back
-    until(lambda: deposit_to_nobody(api), lambda m: m.endswith("does not exist"))
-    print(f"\nhot reload round trip, Lambda: {round_trip * 1000:.0f} ms")
+    eventually(lambda: deposit_to_nobody(api), lambda m: m.endswith("does not exist"))
 
 
 def test_a_reapply_after_a_hot_reload_takes_the_running_code_as_current(server, project):
@@ -125,10 +109,12 @@ def test_a_reapply_after_a_hot_reload_takes_the_running_code_as_current(server, 
     # GIVEN a resolver edited and hot-reloaded (its declared code now differs from the start-up one)
     api = Api(server.tenants["acme"])
     with edited(project / "resolvers" / "Query.account.js", "'id must match", "'hot: id must match"):
-        until(lambda: message(api, BAD_ID), lambda m: m.startswith("hot:"))
+        eventually(lambda: message(api, BAD_ID), lambda m: m.startswith("hot:"))
         # WHEN the tenant is re-applied (what `tenantry replay` does after a switch)
         # THEN it is not refused for the code hot reload already serves
         assert apply_local(server.dev_json, "acme") is not None
+    # (the file back as it was, served again, for the tests after this one)
+    eventually(lambda: message(api, BAD_ID), lambda m: m.startswith("id must match"))
 
 
 def test_a_broken_edit_is_reported_and_the_previous_code_keeps_serving(server, project):
@@ -170,7 +156,7 @@ def test_reload_events_are_a_server_sent_event_stream(server, project):
 
         # WHEN a resolver is edited
         with edited(project / "resolvers" / "Query.ledger.js", "// Query.ledger", "// Query.ledger (edited)"):
-            event = until(lambda: _next_event(stream), lambda e: e and e["reload"] == "resolvers")
+            event = eventually(lambda: _next_event(stream), lambda e: e and e["reload"] == "resolvers")
 
     # THEN the stream says what reloaded, for which tenants
     assert (event["files"], event["tenants"]) == (["resolvers/Query.ledger.js"], ["acme", "globex"])

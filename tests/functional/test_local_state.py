@@ -7,7 +7,6 @@ applied to the embedded emulator, so the event table is the one the program decl
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 from pathlib import Path
@@ -31,6 +30,7 @@ from tenantry.local.state.users import USERS_FILE, keep_subs
 from tenantry.mocks import declare
 from tenantry.ops.replay import verify
 from tests.e2e.support import ROOT
+from tests.functional.local_support.tokens import claims_of
 from tests.functional.local_support.fixtures import emulator  # noqa: F401 - fixture
 from tests.state_history import history, write_log
 
@@ -295,8 +295,7 @@ def _token_sub(idp, pool: str, username: str) -> str:
     token = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                                     AuthParameters={"USERNAME": username, "PASSWORD": "Passw0rd!x"}
                                     )["AuthenticationResult"]["IdToken"]
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+    return claims_of(token)["sub"]
 
 
 def test_a_dev_user_keeps_the_same_sub_after_a_restart(emulator, tmp_path):  # noqa: F811

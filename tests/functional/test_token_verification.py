@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.appsync_auth import AppSyncJWTAuthentication
-from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from joserfc.jwk import RSAKey
 
 from tenantry.appsync.auth import AWS_IAM, NOT_AUTHORIZED, USER_POOLS, SignedRequest, UnauthorizedError
@@ -25,6 +24,7 @@ from tenantry.appsync.auth.api_key import new_api_key
 from tenantry.appsync.auth.declared import AuthWiring, DeclaredMode, LocalPool, build_authenticator
 from tenantry.appsync.auth.jwt import EXPIRED, UNPARSABLE
 from tenantry.local.emulator import Emulator
+from tests.e2e.support import AckedAppSyncTransport
 from tests.functional.local_support import tokens as tk
 from tests.functional.local_support.stub_server import stub_server
 
@@ -179,20 +179,11 @@ def test_realtime_refuses_the_connection_and_keeps_serving(server, pools, issued
     assert asyncio.run(_connect(server, issued["acme"]["IdToken"]))[0]["type"] == "connection_ack"
 
 
-class _Acked(AppSyncWebsocketsTransport):
-    def _parse_answer(self, answer: str):
-        parsed = super()._parse_answer(answer)
-        if parsed[0] == "start_ack":
-            self.acked.set()
-        return parsed
-
-
 def test_gql_appsync_jwt_authentication_subscribes_unchanged(server, issued):
     # GIVEN gql's own JWT auth (the token in the handshake header and in each start)
     async def subscribe() -> bool:
         auth = AppSyncJWTAuthentication(host=server, jwt=issued["acme"]["IdToken"])
-        transport = _Acked(url=f"ws://{server}/acme/graphql/realtime", auth=auth)
-        transport.acked = asyncio.Event()
+        transport = AckedAppSyncTransport(url=f"ws://{server}/acme/graphql/realtime", auth=auth)
         async with Client(transport=transport) as session:
             task = asyncio.ensure_future(session.subscribe(GraphQLRequest(SUBSCRIBE)).__anext__())
             acked = await asyncio.wait_for(transport.acked.wait(), 10)

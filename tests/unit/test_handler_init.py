@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from lambdas.handlers.tracing import LazyTracer
-from tenantry.components.naming import HANDLERS, KEY_RENEWAL_HANDLER
+from bench.coldstart import handler_modules
 
 pytestmark = [pytest.mark.unit, pytest.mark.lambda_side]
-MODULES = sorted({entry.rsplit(".", 1)[0] for entry in (*HANDLERS.values(), KEY_RENEWAL_HANDLER)})
+MODULES = handler_modules()
 
 
 def modules_after_import(module: str) -> set[str]:

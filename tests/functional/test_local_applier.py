@@ -10,7 +10,7 @@ from tenantry.inventory import DeclaredResource
 from tenantry.local.applier import apply
 from tenantry.local.errors import FilterPatternError, UnresolvedReferenceError, UnsupportedResourceError
 from tests.functional.local_support import declared as d
-from tests.functional.local_support.fixtures import emulator  # noqa: F401
+from tests.functional.local_support.fixtures import declared_example, emulator  # noqa: F401
 
 pytestmark = pytest.mark.functional
 
@@ -114,12 +114,11 @@ def test_creates_the_declared_user_pool_client_and_group_and_seeds_dev_users(emu
     # GIVEN acme as the Pulumi program declares it (mock runtime)
     from tenantry.config import load_tenant_by_name
     from tenantry.local import devusers
-    from tenantry.mocks import declare
     from tests.e2e.support import ROOT
     from tests.functional.local_support.tokens import claims_of
 
     config = load_tenant_by_name(ROOT, "acme")
-    local = apply(declare(config, ROOT), emulator, tenant="acme", region=config.region)
+    local = apply(list(declared_example("acme")[1]), emulator, tenant="acme", region=config.region)
     # THEN its pool exists in the emulator with the declared client and the admins group
     [pool] = local.user_pools.values()
     idp = emulator.client("cognito-idp", config.region)

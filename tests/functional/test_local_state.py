@@ -7,7 +7,6 @@ applied to the embedded emulator, so the event table is the one the program decl
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -21,31 +20,22 @@ from lambdas.eventstore.dynamodb import DynamoDBEventStore
 from lambdas.eventstore.envelope import CommandContext
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from lambdas.handlers.projector import build_runtime
-from tenantry.config import load_tenant_by_name
 from tenantry.local.applier import apply
 from tenantry.local.state import DevState, StateInUseError, TenantTables
 from tenantry.local.state.log import header, item_line, puts
 from tenantry.local.state.restore import read_log
 from tenantry.local.state.users import USERS_FILE, keep_subs
-from tenantry.mocks import declare
 from tenantry.ops.replay import verify
-from tests.e2e.support import ROOT
 from tests.functional.local_support.tokens import claims_of
-from tests.functional.local_support.fixtures import emulator  # noqa: F401 - fixture
+from tests.functional.local_support.fixtures import declared_example, emulator  # noqa: F401 - fixture
 from tests.state_history import history, write_log
 
 TENANT = "acme"
 
 
-@functools.cache
-def _declared() -> tuple:
-    config = load_tenant_by_name(ROOT, TENANT)
-    return config.region, tuple(declare(config, ROOT))
-
-
 @pytest.fixture
 def acme(emulator):  # noqa: F811
-    region, resources = _declared()
+    region, resources = declared_example(TENANT)
     return apply(resources, emulator, tenant=TENANT, region=region)
 
 

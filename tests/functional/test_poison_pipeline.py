@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -25,29 +24,21 @@ from lambdas.eventstore.projection import fold_store
 from lambdas.eventstore.readmodel_dynamodb import DynamoDBReadModel
 from pipeline_support import POISON_KINDS, event_item, opened_item, poison_item
 from tenantry import cli
-from tenantry.config import load_tenant_by_name
 from tenantry.local.applier import apply
-from tenantry.local.emulator import FAKE_ACCOUNT_ID, FAKE_CREDENTIALS, Emulator
+from tenantry.local.emulator import FAKE_CREDENTIALS, Emulator
 from tenantry.local.lambda_runtime import LambdaRuntime
 from tenantry.local.model import LocalTenant
 from tenantry.local.pollers import Pollers
 from tenantry.local.wiring import localize
-from tenantry.mocks import declare
 from tenantry.ops.redrive import Redriver, RedriveResult
 from tenantry.ops.resources import Clients, DynamoDBStreamPump, KinesisPump, PipelineNames
+from tests.functional.local_support.fixtures import declared_example
 
 pytestmark = pytest.mark.functional
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "acme"
 CTX = CommandContext(actor="test")
 HEALTHY = tuple(f"healthy-{n}" for n in range(6))
-
-
-@cache
-def declared() -> tuple:
-    """What the Pulumi program declares for the tenant (pure data: computed once)."""
-    config = load_tenant_by_name(ROOT, TENANT)
-    return config.region, tuple(declare(config, ROOT))
 
 
 @dataclass
@@ -101,7 +92,7 @@ class Twin:
 
 @pytest.fixture
 def twin():
-    region, resources = declared()
+    region, resources = declared_example(TENANT)
     with Emulator(region=region) as emulator:
         tenant = localize(apply(list(resources), emulator, tenant=TENANT, region=region), graphql_url="")
         clients = Clients.create(endpoint_url=emulator.endpoint_url, region=region, **FAKE_CREDENTIALS)

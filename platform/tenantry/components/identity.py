@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from tenantry.config import ADMINS_GROUP
 
 from . import naming
+from .naming import issuer_url
 
 # Bounded token lifetimes: a stolen ID/access token is good for an hour, a refresh token for a
 # month; a sign-in must finish within 3 minutes (Cognito's minimum session).
@@ -31,11 +32,6 @@ class UserDirectoryArgs:
     tags: Mapping[str, str]
     mfa: str = "OFF"                 # OFF | OPTIONAL | ON (TOTP)
     self_sign_up: bool = False
-
-
-def issuer_url(region: str, user_pool_id: str) -> str:
-    """The `iss` of the pool's tokens, and where its JWKS and OpenID configuration are served."""
-    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
 
 
 class UserDirectory(pulumi.ComponentResource):

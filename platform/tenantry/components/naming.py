@@ -47,3 +47,8 @@ def archive_bucket_prefix(tenant: str) -> str:
 def read_model_table(tenant: str, kind: str, slot: str) -> str:
     """A read-model table of one blue/green slot: `tenantry-<tenant>-accounts-blue`, ..."""
     return physical(tenant, f"{kind}-{slot}")
+
+
+def issuer_url(region: str, user_pool_id: str) -> str:
+    """A Cognito user pool's `iss`, and where its JWKS and OpenID configuration are served."""
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from tenantry.components.naming import issuer_url
 from tenantry.inventory import DeclaredResource
 from tenantry.local.errors import UnresolvedReferenceError
 
@@ -34,7 +35,7 @@ class UserPoolInfo:
 
     @property
     def issuer(self) -> str:
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}"
+        return issuer_url(self.region, self.id)
 
 
 def _pool_args(res: DeclaredResource, name: str) -> dict[str, Any]:

@@ -19,13 +19,25 @@ from typing import Any, Callable, Mapping
 
 import aiohttp
 
-from tenantry.appsync.auth import API_KEY, AWS_IAM, OIDC, USER_POOLS, Authenticator, ModeAuthenticator
+from tenantry.appsync.auth import (
+    API_KEY,
+    AWS_IAM,
+    OIDC,
+    USER_POOLS,
+    Authenticator,
+    ModeAuthenticator,
+)
 from tenantry.appsync.auth.api_key import ApiKeyAuthenticator
 from tenantry.appsync.auth.iam import SigV4Authenticator
-from tenantry.appsync.auth.jwt import JwksSource, JwtAuthenticator, TokenRules, client_regex
+from tenantry.appsync.auth.jwt import (
+    JwksSource,
+    JwtAuthenticator,
+    TokenRules,
+    client_regex,
+)
+from tenantry.components.naming import issuer_url
 
 FETCH_TIMEOUT_S = 5.0
-COGNITO_ISSUER = "https://cognito-idp.{region}.amazonaws.com/{pool_id}"
 
 
 class UnsupportedAuthModeError(Exception):
@@ -57,7 +69,7 @@ class LocalPool:
 
     @property
     def issuer(self) -> str:
-        return COGNITO_ISSUER.format(region=self.region, pool_id=self.pool_id)
+        return issuer_url(self.region, self.pool_id)
 
 
 def declared_modes(api_inputs: Mapping[str, Any]) -> tuple[DeclaredMode, ...]:

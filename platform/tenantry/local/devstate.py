@@ -58,14 +58,19 @@ def write_dev_json(path: Path, apis: dict[str, Any], *, emulator_url: str | None
         document["control_key"] = control_key     # the dev server's re-apply route
     if ca_file:
         document["ca_file"] = str(ca_file)
+    write_private_text(path, json.dumps(document, indent=2) + "\n")   # it holds API keys and passwords
+    return path
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """`text` into `path`, owner-only from the first byte (fchmod covers a tmp left by a crash),
+    replaced atomically: readers never see a half-written file."""
     tmp = path.with_suffix(".tmp")
-    # Owner-only from the first byte: it holds the API keys and passwords. fchmod covers a tmp left by a crash.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), 0o600)
-        handle.write(json.dumps(document, indent=2) + "\n")
-    tmp.replace(path)   # readers never see a half-written file
-    return path
+        handle.write(text)
+    tmp.replace(path)
 
 
 def _owner(path: Path) -> int | None:

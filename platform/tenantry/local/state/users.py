@@ -10,11 +10,11 @@ kept (the seeding sets them every run).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tenantry.local.devstate import write_private_text
 from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
 
 USERS_FILE = "users.json"
@@ -37,11 +37,7 @@ def keep_subs(emulator: Emulator, region: str, user_pool_id: str, usernames: Ite
             else:
                 saved[username] = user.id
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(saved, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_private_text(path, json.dumps(saved, indent=2, sort_keys=True) + "\n")
     return saved
 
 

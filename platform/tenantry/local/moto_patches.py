@@ -27,6 +27,10 @@ speed only, and its test pins that the records read are the same.
    IncomingRecords) in moto's CloudWatch, kept forever: memory that grows with every event, for
    metrics nothing in the local platform reads (its alarms and dashboard are declared, not run).
    Here Kinesis records no stream metrics.
+7. DynamoDB Streams reads a shard's records by their position in a list (sequence number minus the
+   shard's first). The local platform trims records nobody needs any more
+   (`tenantry.local.retention`) and leaves a hole (`None`) where a kept record follows a trimmed
+   one; here a read skips holes, and an iterator from before the oldest record kept reads from it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ def apply() -> None:
     _patch_instance_tracking()
     _patch_partition_queries()
     _patch_kinesis_metrics()
+    _patch_stream_holes()
     _applied = True
 
 
@@ -256,3 +261,19 @@ def _patch_kinesis_metrics() -> None:
         return None
 
     KinesisBackend._send_stream_metrics = _send_stream_metrics
+
+
+# 7. DynamoDB Streams holes ---------------------------------------------------------------------
+def _patch_stream_holes() -> None:
+    from moto.dynamodb.models.table import StreamShard
+
+    def get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+        items, index = self.items, max(0, start - self.starting_sequence_number)
+        found: list[dict[str, Any]] = []
+        while index < len(items) and len(found) < quantity:
+            if items[index] is not None:
+                found.append(items[index].to_json())
+            index += 1
+        return found
+
+    StreamShard.get = get

@@ -46,6 +46,7 @@ from tenantry.local.emulator import Emulator, StreamKey, stream_name, table_name
 from tenantry.local.errors import DrainTimeoutError, LocalPlatformError
 from tenantry.local.lambda_runtime import LambdaRuntime
 from tenantry.local.model import EventSourceMapping, LocalTenant
+from tenantry.local.retention import ShardRef, StreamRetention
 
 log = logging.getLogger("tenantry.local.pollers")
 
@@ -76,6 +77,9 @@ class _KinesisSource(_Source):
     def write_key(self, shard_id: str) -> StreamKey:
         return ("kinesis", self.stream_name, shard_id)
 
+    def shard_ref(self, shard_id: str) -> ShardRef:
+        return ShardRef("kinesis", self.region, self.stream_name, shard_id)
+
     def iterator(self, shard_id: str, after: str | None) -> str:
         args: dict[str, Any] = {"StreamName": self.stream_name, "ShardId": shard_id}
         if after is not None:
@@ -105,6 +109,9 @@ class _DynamoDBSource(_Source):
     def write_key(self, shard_id: str) -> StreamKey:
         return ("dynamodb", table_name(self.mapping.source_arn))   # one stream per table
 
+    def shard_ref(self, shard_id: str) -> ShardRef:
+        return ShardRef("dynamodb", self.region, table_name(self.mapping.source_arn), shard_id)
+
     def iterator(self, shard_id: str, after: str | None) -> str:
         args: dict[str, Any] = {"StreamArn": self.mapping.source_arn, "ShardId": shard_id}
         if after is not None:
@@ -128,6 +135,7 @@ class _ShardWorker:
         self.last_fetched: str | None = None
         self.wake = threading.Event()   # set by a write to this shard, by drain() and by stop()
         self.write_key = source.write_key(shard_id)
+        self.retention = owner.retention.reader(source.shard_ref(shard_id))
         self.iterator: str | None = source.iterator(shard_id, None)  # now, so LATEST means "from start()"
         self.thread = threading.Thread(target=self._run, name=f"poller:{self.name}", daemon=True)
 
@@ -139,6 +147,7 @@ class _ShardWorker:
             self._poll()
         finally:
             writes.unsubscribe(self.write_key, self.wake)
+            self.retention.close()
             self.done = True
 
     def _poll(self) -> None:
@@ -146,6 +155,7 @@ class _ShardWorker:
         buffer: list[dict[str, Any]] = []
         first_buffered = 0.0
         while not stop.is_set():
+            self._release(buffer)
             wake.clear()    # before the read: a write landing after it wakes the wait below
             try:
                 fetched = self._fetch_into(buffer, m.batch_size - len(buffer)) if len(buffer) < m.batch_size else 0
@@ -174,6 +184,13 @@ class _ShardWorker:
             else:
                 self.idle_polls += 1
                 wake.wait(self.owner.idle_interval)
+
+    def _release(self, buffer: list[dict[str, Any]]) -> None:
+        """Tell the shard's retention which records this mapping still needs (none before these)."""
+        if buffer:
+            self.retention.needs_from(int(records.sequence_number(buffer[0])))
+        elif self.last_fetched is not None:
+            self.retention.needs_from(int(self.last_fetched) + 1)
 
     def _fetch_into(self, buffer: list[dict[str, Any]], room: int) -> int:
         if self.iterator is None:
@@ -275,6 +292,7 @@ class _ShardWorker:
             invoke_count=invoke_count, function_error=function_error, request_id=str(uuid.uuid4()),
         )
         self.owner.sqs.send_message(QueueUrl=m.on_failure_queue_url, MessageBody=json.dumps(body))
+        self.retention.pin(int(records.sequence_number(piece[0])), int(records.sequence_number(piece[-1])))
         log.warning("poller %s: sent %d record(s) to the on-failure queue (%s)", self.name, len(piece), condition)
 
 
@@ -296,6 +314,7 @@ class Pollers:
         self.idle_interval, self.retry_backoff = idle_interval, retry_backoff
         self.stopping = threading.Event()
         self.sqs = emulator.client("sqs", tenant.region)
+        self.retention = StreamRetention(emulator)
         self._workers: list[_ShardWorker] = []
 
     def start(self) -> "Pollers":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -13,6 +14,7 @@ from tenantry.local.pollers import Pollers
 from tenantry.local.retention import TRIM_EVERY
 from tenantry.ops.resources import DynamoDBStreamPump
 from tests.functional.local_support import declared as d
+from tests.functional.local_support import sink
 from tests.functional.local_support.fixtures import emulator  # noqa: F401
 
 pytestmark = pytest.mark.functional
@@ -58,6 +60,25 @@ def test_kinesis_records_every_mapping_handled_are_trimmed(emulator):
     assert kept == [int(s) for s in sequences[-len(kept):]]
     # AND sequence numbers went on growing past the trimmed ones
     assert int(later) > int(sequences[-1])
+
+
+def test_a_shard_trimmed_to_its_end_numbers_new_records_after_the_old(emulator):
+    # GIVEN one mapping that has handled every record of a shard, trimmed as far as it allows
+    stream, consumer = d.stream("acme"), d.function("acme", "one", d.CONSUMER, FAILURE_MODE="partial")
+    _, pollers = _pollers(emulator, [stream, consumer, d.mapping(stream, consumer)])
+    with pollers:
+        handled = _put_kinesis(emulator, range(TRIM_EVERY))
+        pollers.drain()
+        # WHEN records are written after that
+        later = _put_kinesis(emulator, [TRIM_EVERY, TRIM_EVERY + 1])
+        pollers.drain()
+
+    # THEN they are numbered after the trimmed ones (moto starts again at 1 in an empty shard,
+    # which the mapping, past the old numbers, would never read) and were delivered
+    assert int(later[0]) > int(handled[-1])
+    delivered = [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"]
+                 for batch in sink.batches["acme-one"] for r in batch]
+    assert delivered[-2:] == [TRIM_EVERY, TRIM_EVERY + 1]
 
 
 def _event_item(version, **extra):

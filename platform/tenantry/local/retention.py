@@ -130,7 +130,11 @@ def _pinned_by(pins: list[tuple[int, int]]) -> Callable[[int], bool]:
 
 
 def trim_kinesis_shard(shard: Any, horizon: int, kept: Callable[[int], bool]) -> None:
-    """Drop the records of a moto Kinesis shard before `horizon` that are not `kept`."""
+    """Drop the records of a moto Kinesis shard before `horizon` that are not `kept`, never the
+    newest: moto numbers a new record after the newest one it holds, from 1 when it holds none, and
+    a reader past the old numbers would never see the new ones."""
+    newest = next(reversed(shard.records), None)
+    horizon = min(horizon, newest) if newest is not None else horizon
     doomed = [n for n in itertools.takewhile(lambda n: n < horizon, shard.records) if not kept(n)]
     for sequence_number in doomed:
         del shard.records[sequence_number]

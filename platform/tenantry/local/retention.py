@@ -23,6 +23,7 @@ moved past it.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from typing import Any
 
 from tenantry.local.emulator import FAKE_ACCOUNT_ID, Emulator
 
-TRIM_EVERY = 100        # records: trimming runs once the shared horizon moved at least this far
+# Records: trimming runs once the shared horizon moved at least this far. Tests that want trims
+# on every schedule (after every batch, racing the writes) set the variable to 1.
+TRIM_EVERY = int(os.environ.get("TENANTRY_RETENTION_TRIM_EVERY", "100"))
 
 
 @dataclass(frozen=True)

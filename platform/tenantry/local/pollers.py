@@ -28,6 +28,10 @@ with Kinesis Data Streams and Lambda" and "... with DynamoDB and Lambda", sectio
   is older than `maximumRecordAgeInSeconds`, the on-failure record (Lambda's shape, pointers to the
   batch) goes to the declared SQS queue, or the batch is dropped if none is declared, and the shard
   moves on. Retries back off from `retry_backoff` up to one second.
+
+Each worker tells its shard's retention (`tenantry.local.retention`) which records it still needs,
+so the emulator can drop the ones every mapping has handled; a batch sent to the on-failure
+destination is kept there for `tenantry redrive`.
 """
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ limit, and an isolate that hit either is replaced, never reused.
 
 Memory. Every `eval` of a new source text leaves V8 a compiled script that it keeps until memory
 runs short: evaluating one `invoke(..., <request JSON>)` per resolver phase grew an isolate by about
-4 KB a call, some 20 KB per command in the dev server, none of it collected while the isolate
-stayed under its limit. So requests call a function the setup scripts defined (`ContextPool.call`:
-its arguments cross as values and nothing is compiled), and a lane that has been idle for
-`idle_collect_s` (default IDLE_COLLECT_S) after work tells its isolate to collect (`low_memory_notification`).
+4 KB a call, about 16 KB of resident memory per command in the dev server, none of it collected
+while the isolate stayed under its limit. So requests call a function the setup scripts defined
+(`ContextPool.call`: its arguments cross as values and nothing is compiled), and a lane idle for
+`idle_collect_s` after work tells its isolate to collect (`low_memory_notification`).
 """
 
 from __future__ import annotations
@@ -229,11 +229,15 @@ class ContextPool:
         return self._lanes
 
     def evaluate(self, expression: str) -> Any:
-        return self._submit(_Job(lambda context, timeout_s: context.racer.eval(expression, timeout_sec=timeout_s)))
+        def run(context: _Context, timeout_s: float) -> Any:
+            return context.racer.eval(expression, timeout_sec=timeout_s)
+        return self._submit(_Job(run))
 
     def call(self, function: str, *args: Any) -> Any:
         """`function` is an expression naming a function (`lib.invoke`), evaluated once per context."""
-        return self._submit(_Job(lambda context, timeout_s: context.function(function)(*args, timeout_sec=timeout_s)))
+        def run(context: _Context, timeout_s: float) -> Any:
+            return context.function(function)(*args, timeout_sec=timeout_s)
+        return self._submit(_Job(run))
 
     def heap_used_bytes(self) -> int:
         """V8's `used_heap_size` of the isolate of the lane that answers (of a one-lane pool: its

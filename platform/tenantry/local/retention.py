@@ -2,7 +2,8 @@
 
 AWS keeps a stream record for a retention period (24 hours for DynamoDB Streams and by default for
 Kinesis) whether it was read or not. moto keeps every record for as long as the process lives, so
-the dev server grew by every event's stream record and Kinesis record (about 2.5 KB a command).
+the dev server grew by every event's stream record and Kinesis record (about 5 KB of resident
+memory per command).
 Here, a shard keeps a record while
 - an event source mapping reading the shard has not handled it yet (each poller says which record
   it needs from: the oldest of its buffered batch, or the one after the last it fetched), or
@@ -17,7 +18,8 @@ take (`Emulator.backend_lock`), so no request ever sees a shard half trimmed. Se
 as they were: moto's DynamoDB Streams numbers records by their position in a list, so a trimmed
 record inside a pinned stretch is left as a hole (`None`) that reads skip
 (`tenantry.local.moto_patches`, patch 7), and the leading part is cut off with the shard's start
-moved past it.
+moved past it; moto's Kinesis numbers a new record after the newest one held, so a Kinesis shard
+always keeps its newest record.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The V8 context pool (tenantry.appsync.v8): what a call leaves behind, idle collection, limits."""
+"""The V8 context pool (tenantry.appsync.v8): what evaluations leave behind, and collecting it."""
 
 from __future__ import annotations
 
@@ -12,24 +12,37 @@ from tenantry.appsync import v8
 pytestmark = pytest.mark.unit
 
 SETUP = [("echo", "var lib = { echo(name, payload) { return name + ':' + JSON.parse(payload).n; } };")]
-CALLS = 3000
+EVALUATIONS = 3000
 
 
-def payload(n: int) -> str:
-    return json.dumps({"n": n, "pad": f"{n:08d}" * 250})         # 2 KB, different every time
+def call_source(n: int) -> str:
+    """A request's evaluation as the resolver runtime writes it: new source text every time."""
+    payload = json.dumps({"n": n, "pad": f"{n:08d}" * 250})         # 2 KB
+    return f"lib.echo('r', {json.dumps(payload)})"
 
 
-def test_calls_compile_nothing_per_request():
-    # GIVEN a one-lane pool that never sits idle long enough to collect
-    with v8.ContextPool("calls", SETUP, size=1, idle_collect_s=3600) as pool:
-        before = pool.heap_used_bytes()
-        # WHEN a function is called with thousands of different arguments
-        answers = {pool.call("lib.echo", "r", payload(n)) for n in range(CALLS)}
-        # THEN each answered, and V8 kept no per-call script: an `eval` of each call's source
-        # text keeps ~4 KB a call (12 MB here) until memory runs short
-        grown = pool.heap_used_bytes() - before
-    assert answers == {f"r:{n}" for n in range(CALLS)}
-    assert grown < CALLS * 500, f"V8 heap grew {grown} bytes over {CALLS} calls"
+def evaluate_all(pool: v8.ContextPool) -> tuple[set[str], int]:
+    before = pool.heap_used_bytes()
+    answers = {pool.evaluate(call_source(n)) for n in range(EVALUATIONS)}
+    return answers, pool.heap_used_bytes() - before
+
+
+def test_without_collections_each_evaluation_leaves_its_compiled_script():
+    # GIVEN a lane that never collects WHEN thousands of distinct sources are evaluated
+    with v8.ContextPool("kept", SETUP, size=1, idle_collect_s=3600, collect_every=10**9) as pool:
+        _, grown = evaluate_all(pool)
+    # THEN V8 kept kilobytes per evaluation (why the pool collects: this test pins the cause)
+    assert grown > EVALUATIONS * 2000, f"V8 heap grew only {grown} bytes over {EVALUATIONS} evaluations"
+
+
+def test_a_lane_collects_every_so_many_jobs():
+    # GIVEN a lane that collects every 100 jobs and never idles long enough to collect otherwise
+    with v8.ContextPool("bounded", SETUP, size=1, idle_collect_s=3600, collect_every=100) as pool:
+        # WHEN thousands of distinct sources are evaluated
+        answers, grown = evaluate_all(pool)
+    # THEN each answered, and the heap holds at most about 100 evaluations' leftovers
+    assert answers == {f"r:{n}" for n in range(EVALUATIONS)}
+    assert grown < 100 * 8000, f"V8 heap grew {grown} bytes over {EVALUATIONS} evaluations"
 
 
 def test_an_idle_lane_collects_what_its_work_left():
@@ -45,12 +58,12 @@ def test_an_idle_lane_collects_what_its_work_left():
     assert used <= baseline + 2_000_000, f"{used - baseline} bytes still held"
 
 
-def test_a_call_past_the_heap_limit_is_typed_and_the_pool_serves_on():
+def test_an_evaluation_past_the_heap_limit_is_typed_and_the_pool_serves_on():
     # GIVEN a pool with a small heap limit and a function that allocates without bound
     setup = [*SETUP, ("hog", "var hog = () => { const a = []; for (;;) a.push('y'.repeat(1000)); };")]
     with v8.ContextPool("limits", setup, size=1, heap_limit_bytes=32 * 1024 * 1024) as pool:
-        # WHEN it is called THEN a typed error, and a fresh isolate answers the next call
+        # WHEN it is called THEN a typed error, and a fresh isolate answers the next evaluation
         with pytest.raises(v8.EvaluationMemoryError):
-            pool.call("hog")
-        assert pool.call("lib.echo", "after", payload(7)) == "after:7"
+            pool.evaluate("hog()")
+        assert pool.evaluate(call_source(7)) == "r:7"
         assert pool.contexts_created == 2

@@ -153,9 +153,10 @@ class ResolverRuntime:
     def run(self, code_file: str, phase: Phase, ctx: dict) -> Evaluation:
         if code_file not in self._loaded:
             raise KeyError(f"resolver file not loaded: {code_file}")
-        # The shim takes and returns JSON text: one string crosses the V8 boundary each way.
+        # The shim returns JSON text: one string crosses the V8 boundary each way.
+        call = f"__tenantry.invoke({json.dumps(code_file)}, {json.dumps(phase)}, {json.dumps(json.dumps(ctx))})"
         try:
-            raw = self._pool.call("__tenantry.invoke", code_file, phase, json.dumps(ctx))
+            raw = self._pool.evaluate(call)
         except v8.EvaluationTimeoutError as exc:
             raise ResolverTimeoutError(code_file, phase, exc.timeout_s) from exc
         except (v8.EvaluationError, v8.EvaluationMemoryError) as exc:

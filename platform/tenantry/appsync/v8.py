@@ -309,12 +309,9 @@ class ContextPool:
         """Evaluate one job; returns the context to use next (a fresh one after a limit was hit)."""
         from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException
 
+        context.jobs_since_collected += 1
         try:
             job.future.set_result(job.action(context, self._timeout_s))
-            context.jobs_since_collected += 1
-            if context.jobs_since_collected >= self._collect_every:
-                context.collect()
-            return context
         except JSTimeoutException:
             job.future.set_exception(EvaluationTimeoutError(self.name, self._timeout_s))
         except JSOOMException:
@@ -324,6 +321,10 @@ class ContextPool:
             return context
         except BaseException as exc:  # noqa: BLE001 - the caller gets it; the lane lives on
             job.future.set_exception(exc)
+            return context
+        else:
+            if context.jobs_since_collected >= self._collect_every:
+                context.collect()
             return context
         # A terminated or exhausted isolate is not trusted again: replace it on this lane. First
         # one trivial evaluation: the isolate runs its tasks in order, so once it answers, the

@@ -98,7 +98,8 @@ class StreamRetention:
             if any(position is None for position in readers.values()):
                 return
             horizon = min(readers.values())          # type: ignore[type-var]
-            if horizon - self._trimmed.get(shard, 0) < TRIM_EVERY:
+            since = self._trimmed.get(shard, 0)
+            if horizon - since < TRIM_EVERY:
                 return
             self._trimmed[shard] = horizon
             pins = list(self._pins.get(shard, ()))
@@ -106,7 +107,7 @@ class StreamRetention:
         if shard.kind == "kinesis":
             self._trim_kinesis(shard, horizon, kept)
         else:
-            self._trim_dynamodb(shard, horizon, kept)
+            self._trim_dynamodb(shard, since, horizon, kept)
 
     def _trim_kinesis(self, ref: ShardRef, horizon: int, kept: Callable[[int], bool]) -> None:
         from moto.kinesis.models import kinesis_backends
@@ -117,7 +118,7 @@ class StreamRetention:
             if shard is not None:
                 trim_kinesis_shard(shard, horizon, kept)
 
-    def _trim_dynamodb(self, ref: ShardRef, horizon: int, kept: Callable[[int], bool]) -> None:
+    def _trim_dynamodb(self, ref: ShardRef, since: int, horizon: int, kept: Callable[[int], bool]) -> None:
         from moto.dynamodb.models import dynamodb_backends
 
         # Writes append under the DynamoDB lock, reads index the list under the Streams one:
@@ -127,7 +128,7 @@ class StreamRetention:
             table = dynamodb_backends[FAKE_ACCOUNT_ID][ref.region].tables.get(ref.name)
             shard = table.stream_shard if table is not None else None
             if shard is not None:
-                trim_stream_shard(shard, horizon, kept)
+                trim_stream_shard(shard, since, horizon, kept)
 
 
 def _pinned_by(pins: list[tuple[int, int]]) -> Callable[[int], bool]:
@@ -147,11 +148,13 @@ def trim_kinesis_shard(shard: Any, horizon: int, kept: Callable[[int], bool]) ->
         del shard._tenantry_keys             # the read index of patch 3 is rebuilt on the next read
 
 
-def trim_stream_shard(shard: Any, horizon: int, kept: Callable[[int], bool]) -> None:
-    """Drop the records of a moto DynamoDB Streams shard before `horizon` that are not `kept`:
-    holes inside, the leading run cut off (moving the shard's starting sequence number)."""
+def trim_stream_shard(shard: Any, since: int, horizon: int, kept: Callable[[int], bool]) -> None:
+    """Drop the records of a moto DynamoDB Streams shard from `since` (where the last trim
+    stopped) to `horizon` that are not `kept`: holes inside, the leading run cut off (moving the
+    shard's starting sequence number). Behind a pinned record the holes stay, a list slot each;
+    starting at `since` keeps each trim's work to the records it is trimming."""
     start, items = shard.starting_sequence_number, shard.items
-    for index in range(min(horizon - start, len(items))):
+    for index in range(max(0, since - start), min(horizon - start, len(items))):
         if items[index] is not None and not kept(start + index):
             items[index] = None
     leading = sum(1 for _ in itertools.takewhile(lambda item: item is None, items))
